@@ -1,0 +1,75 @@
+"""Persistence: the database handle, its transactions and its migrations."""
+from __future__ import annotations
+
+
+from contextlib import AbstractContextManager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from peewee import Database, IntegrityError, SqliteDatabase
+from playhouse.db_url import connect
+from playhouse.migrations import Runner
+
+from db.models import database
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+OVERLAP_CONSTRAINTS = ("interview_interviewer_no_overlap", "interview_interviewee_no_overlap")
+
+
+def open_database(url: str, max_connections: int = 64) -> Database:
+    """Bind the models to the database at `url` (sqlite:///PATH or postgresql://...), pooled."""
+    scheme = urlsplit(url).scheme
+    if scheme == "sqlite":
+        path = url.removeprefix("sqlite:///")
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        db = connect(
+            "sqlite+pool:///" + path,
+            max_connections=max_connections,
+            timeout=30,
+            check_same_thread=False,
+            pragmas={
+                "journal_mode": "wal",
+                "synchronous": "full",  # an acknowledged write survives power loss
+                "foreign_keys": 1,
+                "busy_timeout": 10_000,
+            },
+        )
+    elif scheme in ("postgres", "postgresql"):
+        db = connect(
+            url.replace(scheme + "://", "postgresql+pool://", 1),
+            max_connections=max_connections,
+            timeout=30,
+        )
+    else:
+        raise ValueError(f"unsupported database URL scheme {scheme!r}: use sqlite:/// or postgresql://")
+    database.initialize(db)
+    return db
+
+
+def write_transaction() -> AbstractContextManager:
+    """A transaction for read-then-write work.
+
+    On SQLite it is BEGIN IMMEDIATE: the write lock is taken before the first read, so no
+    other writer (thread or process) can slip in between our check and our insert.
+    On PostgreSQL the exclusion constraints are the arbiter and a plain transaction suffices.
+    """
+    db = database.obj
+    if isinstance(db, SqliteDatabase):
+        return db.atomic("IMMEDIATE")
+    return db.atomic()
+
+
+def is_overlap_violation(error: IntegrityError) -> bool:
+    """True when the no-double-booking constraint (trigger or EXCLUDE) refused a write."""
+    text = str(error)
+    return any(name in text for name in OVERLAP_CONSTRAINTS)
+
+
+def migrate() -> list[str]:
+    """Bring the bound database to the current schema; returns the migrations applied."""
+    db = database.obj
+    with db.connection_context():
+        return Runner(db, directory=str(MIGRATIONS)).up()
+
+

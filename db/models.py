@@ -1,0 +1,216 @@
+"""Peewee models and the rules that belong to a single row."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from peewee import (
+    BigAutoField,
+    BigIntegerField,
+    CharField,
+    DatabaseProxy,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+from db.errors import Forbidden, Invalid, InvalidTransition
+from db.fields import UTCDateTimeField, utcnow
+
+database = DatabaseProxy()
+
+ROLES = ("driver", "interviewer", "coordinator")
+KINDS = ("video_call", "phone_call", "in_person")
+STATUSES = ("pending", "confirmed", "declined", "cancelled", "completed", "no_show")
+ACTIVE = ("pending", "confirmed")
+MIN_DURATION = timedelta(minutes=5)
+MAX_DURATION = timedelta(hours=8)
+
+INTERVIEWER_SIDE = "interviewer"
+INTERVIEWEE_SIDE = "interviewee"
+BOTH_SIDES = frozenset({INTERVIEWER_SIDE, INTERVIEWEE_SIDE})
+# Which side may ever take each action; whether it may take it now depends on the state.
+ACTION_SIDES: dict[str, frozenset[str]] = {
+    "edit": frozenset({INTERVIEWER_SIDE}),
+    "confirm": frozenset({INTERVIEWEE_SIDE}),
+    "decline": frozenset({INTERVIEWEE_SIDE}),
+    "cancel": BOTH_SIDES,
+    "complete": frozenset({INTERVIEWER_SIDE}),
+    "no_show": frozenset({INTERVIEWER_SIDE}),
+    "propose_amendment": BOTH_SIDES,
+    "accept_amendment": BOTH_SIDES,
+    "reject_amendment": BOTH_SIDES,
+    "withdraw_amendment": BOTH_SIDES,
+}
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class User(BaseModel):
+    id = BigIntegerField(primary_key=True)
+    title = CharField(max_length=200)
+    role = CharField(max_length=20)
+    phone_number = CharField(max_length=50, null=True)
+    contact_phone_number = CharField(max_length=50, null=True)
+    image = CharField(max_length=2048, null=True)
+    updated_at = UTCDateTimeField(default=utcnow)
+
+
+class Interviewee(BaseModel):
+    id = BigIntegerField(primary_key=True)
+    driver = ForeignKeyField(User, column_name="driver_id", backref="candidacies")
+    kind = CharField(max_length=50)
+    currency = CharField(max_length=3)
+    updated_at = UTCDateTimeField(default=utcnow)
+
+
+class RevokedToken(BaseModel):
+    jti = CharField(max_length=255, primary_key=True)
+    revoked_at = UTCDateTimeField(default=utcnow)
+
+
+def check_times(start_at: datetime, end_at: datetime, prefix: str = "") -> None:
+    """Refuse a slot that ends before it starts or lasts under 5 minutes or over 8 hours."""
+    if end_at <= start_at:
+        raise Invalid(f"{prefix}end_at", "must be after start_at")
+    if not MIN_DURATION <= end_at - start_at <= MAX_DURATION:
+        raise Invalid(f"{prefix}end_at", "the interview must last from 5 minutes to 8 hours")
+
+
+def check_location(kind: str, location: str | None) -> None:
+    """A video call needs an http(s) URL to join."""
+    if kind == "video_call" and location is not None and not location.startswith(
+        ("http://", "https://")
+    ):
+        raise Invalid("location", "a video_call location must be an http(s) URL")
+
+
+class Interview(BaseModel):
+    id = BigAutoField()
+    kind = CharField(max_length=20)
+    status = CharField(max_length=20, default="pending")
+    start_at = UTCDateTimeField()
+    end_at = UTCDateTimeField()
+    location = CharField(max_length=2048, null=True)
+    interviewee = ForeignKeyField(Interviewee, column_name="interviewee_id")
+    interviewer = ForeignKeyField(User, column_name="interviewer_id")
+    amend_start_at = UTCDateTimeField(null=True)
+    amend_end_at = UTCDateTimeField(null=True)
+    amended_by = ForeignKeyField(User, column_name="amended_by", null=True, lazy_load=False)
+    status_reason = CharField(max_length=1000, null=True)
+    version = IntegerField(default=1)
+    created_at = UTCDateTimeField(default=utcnow)
+    updated_at = UTCDateTimeField(default=utcnow)
+
+    @classmethod
+    def with_people(cls):
+        """Interviews joined with everyone a response shows (one query, no N+1)."""
+        driver = User.alias("driver")
+        return (
+            cls.select(cls, User, Interviewee, driver)
+            .join(User, on=cls.interviewer)
+            .switch(cls)
+            .join(Interviewee, on=cls.interviewee)
+            .join(driver, on=Interviewee.driver)
+        )
+
+    @classmethod
+    def visible_to(cls, user: User):
+        """The interviews `user` is on a side of: coordinators see all."""
+        query = cls.with_people()
+        if user.role == "coordinator":
+            return query
+        if user.role == "interviewer":
+            return query.where(cls.interviewer == user.id)
+        return query.where(Interviewee.driver == user.id)
+
+    @classmethod
+    def overlapping(
+        cls, start_at: datetime, end_at: datetime, interviewer_id: int, interviewee_id: int,
+        exclude_id: int | None = None,
+    ) -> list[int]:
+        """Ids of active interviews sharing the interviewer or interviewee in [start, end)."""
+        query = cls.select(cls.id).where(
+            cls.status.in_(ACTIVE),
+            cls.start_at < end_at,
+            cls.end_at > start_at,
+            (cls.interviewer == interviewer_id) | (cls.interviewee == interviewee_id),
+        )
+        if exclude_id is not None:
+            query = query.where(cls.id != exclude_id)
+        return [row.id for row in query.order_by(cls.id)]
+
+    def side_of(self, user: User) -> str | None:
+        """Which side of this interview `user` is on, or None if neither."""
+        if user.role == "coordinator" or user.id == self.interviewer_id:
+            return INTERVIEWER_SIDE
+        if user.id == self.interviewee.driver_id:
+            return INTERVIEWEE_SIDE
+        return None
+
+    @property
+    def proposer_side(self) -> str | None:
+        if self.amended_by_id is None:
+            return None
+        if self.amended_by_id == self.interviewee.driver_id:
+            return INTERVIEWEE_SIDE
+        return INTERVIEWER_SIDE
+
+    def allowed_actions(self, side: str | None, now: datetime | None = None) -> list[str]:
+        """What a caller on `side` may do to this interview now."""
+        if side is None:
+            return []
+        now = now or utcnow()
+        status = self.status
+        proposer = self.proposer_side
+        possible = {
+            "edit": status in ACTIVE,
+            "confirm": status == "pending",
+            "decline": status == "pending",
+            "cancel": status in ACTIVE,
+            "complete": status == "confirmed" and self.start_at <= now,
+            "no_show": status == "confirmed" and self.start_at <= now,
+            "propose_amendment": status in ACTIVE and proposer in (None, side),
+            "accept_amendment": status in ACTIVE and proposer not in (None, side),
+            "reject_amendment": status in ACTIVE and proposer not in (None, side),
+            "withdraw_amendment": status in ACTIVE and proposer == side,
+        }
+        return [a for a, ok in possible.items() if ok and side in ACTION_SIDES[a]]
+
+    def require(self, action: str, side: str) -> None:
+        """Raise Forbidden if `side` may never take `action`, InvalidTransition if not now."""
+        if side not in ACTION_SIDES[action]:
+            raise Forbidden(f"the {side} side may not {action.replace('_', ' ')}")
+        allowed = self.allowed_actions(side)
+        if action not in allowed:
+            if action == "propose_amendment" and self.status in ACTIVE:
+                raise InvalidTransition(
+                    "the other side has an open amendment: accept or reject it first",
+                    allowed, code="amendment_pending",
+                )
+            raise InvalidTransition(
+                f"cannot {action.replace('_', ' ')} an interview that is {self.status}"
+                + (" with this amendment state" if action.endswith("amendment") else ""),
+                allowed,
+            )
+
+
+class Event(BaseModel):
+    """One change to an interview: who, when, what."""
+
+    id = BigAutoField()
+    interview = ForeignKeyField(Interview, column_name="interview_id", backref="events")
+    actor = ForeignKeyField(User, column_name="actor_id", lazy_load=False)
+    action = CharField(max_length=40)
+    changes = TextField()
+    reason = CharField(max_length=1000, null=True)
+    at = UTCDateTimeField(default=utcnow)
+
+    @property
+    def changes_dict(self) -> dict:
+        return json.loads(self.changes)

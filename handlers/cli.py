@@ -1,0 +1,80 @@
+"""`interviews`: serve, migrate, import people, issue and revoke tokens."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from db import migrate, open_database
+from db.people import PeopleFileError, import_people
+from handlers import auth
+from handlers.settings import Settings, SettingsError
+
+
+def serve(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "handlers.app:asgi",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        loop="uvloop" if sys.platform != "win32" else "auto",
+        http="httptools",
+        timeout_graceful_shutdown=30,
+        access_log=args.access_log,
+        proxy_headers=True,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="interviews", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_cmd = commands.add_parser("serve", help="run the HTTP server")
+    serve_cmd.add_argument("--host", default="127.0.0.1")
+    serve_cmd.add_argument("--port", type=int, default=8080)
+    serve_cmd.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                           help="worker processes (default: one per core)")
+    serve_cmd.add_argument("--access-log", action="store_true")
+    commands.add_parser("migrate", help="bring the database to the current schema")
+    people = commands.add_parser("people", help="manage the copy of people")
+    people.add_subparsers(dest="action", required=True).add_parser(
+        "import", help="upsert users and interviewees from a JSON file").add_argument("file")
+    token = commands.add_parser("token", help="issue or revoke bearer tokens")
+    token_actions = token.add_subparsers(dest="action", required=True)
+    issue = token_actions.add_parser("issue", help="print a token for a user")
+    issue.add_argument("user_id", type=int)
+    issue.add_argument("--ttl", type=int, help="lifetime in seconds")
+    token_actions.add_parser("revoke", help="refuse a token from now on").add_argument("jti")
+    args = parser.parse_args(argv)
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        parser.exit(2, f"interviews: {error}\n")
+    if args.command == "serve":
+        serve(args, settings)
+        return 0
+    open_database(settings.database_url, max_connections=4)
+    if args.command == "migrate":
+        applied = migrate()
+        print(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
+    elif args.command == "people":
+        try:
+            with open(args.file, encoding="utf-8") as handle:
+                counts = import_people(json.load(handle))
+        except (OSError, ValueError, PeopleFileError) as error:
+            parser.exit(1, f"interviews: {args.file}: {error}; nothing was imported\n")
+        print(f"imported {counts['users']} users and {counts['interviewees']} interviewees")
+    elif args.command == "token" and args.action == "issue":
+        print(auth.issue_token(settings, args.user_id, args.ttl))
+    elif args.command == "token":
+        auth.revoke(args.jti)
+        print(f"revoked {args.jti}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

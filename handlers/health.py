@@ -1,0 +1,24 @@
+"""Liveness and readiness for load balancers and orchestrators; no auth."""
+from __future__ import annotations
+
+from db.errors import DomainError
+from db.models import database
+from handlers.present import JSON
+
+
+class Unavailable(DomainError):
+    status = 503
+    code = "unavailable"
+    title = "Service Unavailable"
+
+
+def healthz():
+    return {"status": "ok"}, 200, {"Content-Type": JSON}
+
+
+def readyz():
+    try:
+        database.execute_sql("SELECT 1").fetchone()
+    except Exception as error:  # any driver error means: not ready
+        raise Unavailable(f"the database does not answer: {type(error).__name__}") from None
+    return {"status": "ok"}, 200, {"Content-Type": JSON}

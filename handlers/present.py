@@ -1,0 +1,61 @@
+"""How resources look on the wire: the documented endpoint's shapes, in its key order."""
+from __future__ import annotations
+
+from db.fields import iso_utc as instant
+from db.models import Interview, User
+
+JSON = "application/json"
+
+
+def user(person: User) -> dict:
+    return {
+        "id": person.id, "title": person.title, "role": person.role,
+        "phone_number": person.phone_number,
+        "contact_phone_number": person.contact_phone_number, "image": person.image,
+    }
+
+
+def interview(row: Interview, caller: User) -> dict:
+    interviewer, interviewee = row.interviewer, row.interviewee
+    driver = interviewee.driver
+    return {
+        "id": row.id,
+        "amend_end_at": instant(row.amend_end_at),
+        "amend_start_at": instant(row.amend_start_at),
+        "amended_by": row.amended_by_id,
+        "end_at": instant(row.end_at),
+        "interviewee": {
+            "id": interviewee.id,
+            "currency": interviewee.currency,
+            "driver": {"id": driver.id, "image": driver.image,
+                       "phone_number": driver.phone_number, "title": driver.title},
+            "kind": interviewee.kind,
+            "updated_at": instant(interviewee.updated_at),
+        },
+        "interviewee_id": interviewee.id,
+        "interviewer": {"id": interviewer.id, "contact_phone_number": interviewer.contact_phone_number,
+                        "image": interviewer.image, "title": interviewer.title},
+        "interviewer_id": interviewer.id,
+        "kind": row.kind,
+        "location": row.location,
+        "start_at": instant(row.start_at),
+        "status": row.status,
+        "status_reason": row.status_reason,
+        "created_at": instant(row.created_at),
+        "updated_at": instant(row.updated_at),
+        "allowed_actions": row.allowed_actions(row.side_of(caller)),
+    }
+
+
+def etag(row: Interview) -> str:
+    """A strong validator of the interview's version."""
+    return f'"{row.id}-{row.version}"'
+
+
+def interview_response(row: Interview, caller: User, status: int = 200,
+                       headers: dict[str, str] | None = None) -> tuple[dict, int, dict[str, str]]:
+    return (
+        {"interview": interview(row, caller)},
+        status,
+        {"Content-Type": JSON, "ETag": etag(row), "Vary": "Authorization", **(headers or {})},
+    )
