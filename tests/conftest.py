@@ -1,0 +1,127 @@
+"""Fixtures: one app per test session on a fresh database, people made per test."""
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from db import migrate
+from db.models import Interviewee, User
+from handlers.app import create_app
+from handlers.auth import issue_token
+from handlers.settings import Settings
+
+SECRET = "test-secret-that-is-long-enough-for-hs256"
+ids = itertools.count(int(datetime.now().timestamp() * 1000) % 10**9 * 1000)
+
+
+def backend_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh database: a SQLite file, or a new PostgreSQL database when configured."""
+    server = os.environ.get("INTERVIEWS_TEST_DATABASE_URL")
+    if not server:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db')}/test.db"
+        return
+    name = f"interviews_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield server.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from backend_url(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, jwt_secret=SECRET, env="production")
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings):
+    application = create_app(settings)
+    migrate()
+    return application
+
+
+@pytest.fixture(scope="session")
+def client(app):
+    with app.test_client() as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def db(app):
+    """A connection for a test that reads or writes rows directly."""
+    from db.models import database
+
+    with database.connection_context():
+        yield database
+
+
+def make_user(role: str, **fields) -> User:
+    from db.models import database
+
+    with database.connection_context():
+        return User.create(id=next(ids), title=fields.pop("title", f"{role} {uuid.uuid4().hex[:6]}"),
+                           role=role, **fields)
+
+
+def make_interviewee(driver: User, **fields) -> Interviewee:
+    from db.models import database
+
+    with database.connection_context():
+        return Interviewee.create(id=next(ids), driver=driver, kind=fields.get("kind", "interview"),
+                                  currency=fields.get("currency", "GBP"))
+
+
+class People:
+    """A coordinator, an interviewer, a driver with an interviewee, and a stranger of each role."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.coordinator = make_user("coordinator")
+        self.interviewer = make_user("interviewer", phone_number="456")
+        self.other_interviewer = make_user("interviewer")
+        self.driver = make_user("driver", phone_number="123")
+        self.interviewee = make_interviewee(self.driver)
+        self.other_driver = make_user("driver")
+        self.other_interviewee = make_interviewee(self.other_driver)
+
+    def auth(self, user: User) -> dict[str, str]:
+        return {"Authorization": f"Bearer {issue_token(self.settings, user.id)}"}
+
+
+@pytest.fixture
+def people(app, settings: Settings) -> People:
+    return People(settings)
+
+
+def slot(start: datetime | None = None, minutes: int = 30) -> tuple[str, str]:
+    start = start or datetime(2031, 1, 1, 9, tzinfo=UTC) + timedelta(days=next(ids) % 100000)
+    return start.isoformat().replace("+00:00", "Z"), (start + timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
+
+
+def interview_body(people: People, start: str | None = None, end: str | None = None, **overrides):
+    if start is None:
+        start, end = slot()
+    fields = {
+        "interviewee_id": people.interviewee.id,
+        "interviewer_id": people.interviewer.id,
+        "kind": "video_call",
+        "location": "https://zoom.com",
+        "start_at": start,
+        "end_at": end,
+    }
+    fields.update(overrides)
+    return {"interview": fields}

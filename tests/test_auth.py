@@ -1,0 +1,112 @@
+"""Bearer tokens: what is accepted and every way a token is refused."""
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+
+import jwt
+import pytest
+
+from handlers.auth import issue_token, revoke
+from handlers.settings import Settings, SettingsError
+from tests.conftest import SECRET
+
+
+def claims_for(user_id: int, **changes) -> dict:
+    now = int(time.time())
+    claims = {"sub": str(user_id), "scp": "user", "aud": None, "iat": now, "exp": now + 600,
+              "jti": str(uuid.uuid4())}
+    claims.update(changes)
+    return {k: v for k, v in claims.items() if v is not DROP}
+
+
+DROP = object()
+
+
+def b64(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def get_me(client, authorization: str | None):
+    headers = {} if authorization is None else {"Authorization": authorization}
+    return client.get("/api/v1/me", headers=headers)
+
+
+def test_seed_shaped_token_is_accepted(client, people):
+    token = jwt.encode(claims_for(people.coordinator.id), SECRET, algorithm="HS256")
+    assert get_me(client, f"Bearer {token}").status_code == 200
+
+
+def test_issued_token_is_accepted(client, people, settings):
+    assert get_me(client, f"Bearer {issue_token(settings, people.driver.id)}").status_code == 200
+
+
+def refused_tokens(user_id: int) -> dict[str, str | None]:
+    now = int(time.time())
+    good = claims_for(user_id)
+    return {
+        "no header": None,
+        "another scheme": "Basic " + base64.b64encode(b"a:b").decode(),
+        "malformed": "Bearer not.a.token",
+        "alg none": "Bearer " + b64({"alg": "none", "typ": "JWT"}) + "." + b64(good) + ".",
+        "another algorithm": "Bearer " + jwt.encode(good, SECRET * 2, algorithm="HS512"),
+        "wrong signature": "Bearer " + jwt.encode(good, "another-secret-that-is-long-enough-too", algorithm="HS256"),
+        "expired": "Bearer " + jwt.encode(claims_for(user_id, exp=now - 10), SECRET, algorithm="HS256"),
+        "nbf in the future": "Bearer " + jwt.encode(claims_for(user_id, nbf=now + 600), SECRET, algorithm="HS256"),
+        "missing exp": "Bearer " + jwt.encode(claims_for(user_id, exp=DROP), SECRET, algorithm="HS256"),
+        "missing iat": "Bearer " + jwt.encode(claims_for(user_id, iat=DROP), SECRET, algorithm="HS256"),
+        "missing sub": "Bearer " + jwt.encode(claims_for(user_id, sub=DROP), SECRET, algorithm="HS256"),
+        "missing jti": "Bearer " + jwt.encode(claims_for(user_id, jti=DROP), SECRET, algorithm="HS256"),
+        "non-string sub": "Bearer " + jwt.encode(claims_for(user_id, sub=user_id), SECRET, algorithm="HS256"),
+        "non-numeric sub": "Bearer " + jwt.encode(claims_for(user_id, sub="abc"), SECRET, algorithm="HS256"),
+        "unknown user": "Bearer " + jwt.encode(claims_for(9007199254740991), SECRET, algorithm="HS256"),
+    }
+
+
+CASES = list(refused_tokens(1))
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_refused_token_is_401_with_challenge(client, people, case):
+    response = get_me(client, refused_tokens(people.coordinator.id)[case])
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "unauthorized"
+
+
+def test_revoked_token_is_401(client, people, settings):
+    claims = claims_for(people.coordinator.id)
+    token = jwt.encode(claims, SECRET, algorithm="HS256")
+    assert get_me(client, f"Bearer {token}").status_code == 200
+    revoke(claims["jti"])
+    assert get_me(client, f"Bearer {token}").status_code == 401
+
+
+def test_audience_and_issuer_are_checked_when_configured(people):
+    import jwt as pyjwt
+
+    from handlers.auth import decode
+
+    configured = Settings(jwt_secret=SECRET, jwt_audience="interviews", jwt_issuer="platform")
+    token = issue_token(configured, people.driver.id)
+    assert decode(token, configured)["aud"] == "interviews"
+    with pytest.raises(pyjwt.InvalidTokenError):
+        decode(issue_token(Settings(jwt_secret=SECRET), people.driver.id), configured)
+
+
+@pytest.mark.parametrize("environ", [
+    {"INTERVIEWS_ENV": "production"},
+    {"INTERVIEWS_ENV": "production", "INTERVIEWS_JWT_SECRET": "short"},
+    {"INTERVIEWS_ENV": "staging", "INTERVIEWS_JWT_SECRET": SECRET},
+    {"INTERVIEWS_JWT_SECRET": "x" * 31},
+])
+def test_unsafe_settings_are_refused(environ):
+    with pytest.raises(SettingsError):
+        Settings.from_env(environ)
+
+
+def test_development_runs_without_a_secret():
+    assert Settings.from_env({}).env == "development"
