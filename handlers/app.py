@@ -1,11 +1,13 @@
 """The application factory: one place where the spec, the database and the middleware meet."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 from collections.abc import Callable
 from pathlib import Path
 
+import anyio.to_thread
 import yaml
 from connexion import AsyncApp
 from connexion.middleware import MiddlewarePosition
@@ -50,7 +52,14 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     auth.configure(settings)
     spec = yaml.safe_load(SPEC.read_text())
 
-    app = AsyncApp(__name__)
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        # Sync handlers run in anyio's thread pool; the connection pool is sized to match.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        yield
+        database.close_all()
+
+    app = AsyncApp(__name__, lifespan=lifespan)
     app.add_api(
         spec,
         resolver=Resolver(function_resolver=resolve),
