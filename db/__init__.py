@@ -60,6 +60,16 @@ def write_transaction() -> AbstractContextManager:
     return db.atomic()
 
 
+def lockable(query, model):
+    """`query` locking `model`'s rows until commit (FOR UPDATE), where the database has it.
+
+    SQLite has no row locks; its BEGIN IMMEDIATE already excludes every other writer.
+    """
+    if isinstance(database.obj, SqliteDatabase):
+        return query
+    return query.for_update(of=model)
+
+
 def is_overlap_violation(error: IntegrityError) -> bool:
     """True when the no-double-booking constraint (trigger or EXCLUDE) refused a write."""
     text = str(error)

@@ -15,7 +15,7 @@ from peewee import (
     TextField,
 )
 
-from db.errors import Forbidden, Invalid, InvalidTransition
+from db.errors import Forbidden, Invalid, InvalidTransition, PreconditionFailed
 from db.fields import UTCDateTimeField, utcnow
 
 database = DatabaseProxy()
@@ -144,6 +144,36 @@ class Interview(BaseModel):
         if exclude_id is not None:
             query = query.where(cls.id != exclude_id)
         return [row.id for row in query.order_by(cls.id)]
+
+    @property
+    def etag(self) -> str:
+        """A strong validator of this interview's version."""
+        return f'"{self.id}-{self.version}"'
+
+    def check_if_match(self, header: str | None) -> None:
+        """412 unless `header` (an If-Match value) names the current version or is `*`."""
+        if header is None:
+            return
+        tags = [tag.strip() for tag in header.split(",")]
+        if "*" not in tags and self.etag not in tags:
+            raise PreconditionFailed(f"the interview has changed; its ETag is now {self.etag}")
+
+    def matches(self, if_none_match: str | None) -> bool:
+        """True when an If-None-Match value names the current version (weak comparison)."""
+        if if_none_match is None:
+            return False
+        tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+        return "*" in tags or self.etag in tags
+
+    def assign(self, **values: object) -> dict[str, tuple]:
+        """Set fields; return {field: (old, new)} for those that really changed."""
+        changes = {}
+        for name, new in values.items():
+            old = getattr(self, name)
+            if old != new:
+                changes[name] = (old, new)
+                setattr(self, name, new)
+        return changes
 
     def side_of(self, user: User) -> str | None:
         """Which side of this interview `user` is on, or None if neither."""

@@ -8,10 +8,18 @@ from typing import TypeVar
 
 from peewee import IntegrityError
 
-from db import is_overlap_violation, write_transaction
-from db.errors import Conflict, Forbidden, Invalid, NotFound
+from db import is_overlap_violation, lockable, write_transaction
+from db.errors import Conflict, Forbidden, Invalid, InvalidTransition, NotFound
 from db.fields import iso_utc, utcnow
-from db.models import Event, Interview, Interviewee, User, check_location, check_times
+from db.models import (
+    ACTIVE,
+    Event,
+    Interview,
+    Interviewee,
+    User,
+    check_location,
+    check_times,
+)
 
 T = TypeVar("T")
 
@@ -52,21 +60,20 @@ def refuse_overlap(start_at: datetime, end_at: datetime, interviewer_id: int,
         )
 
 
-def booking(work: Callable[[], T], start_at: datetime, end_at: datetime, interviewer_id: int,
-            interviewee_id: int, exclude_id: int | None = None) -> T:
-    """Run `work` in a write transaction after checking the slot is free.
+def committed(work: Callable[[], T], recheck: Callable[[], None]) -> T:
+    """Run `work` in a write transaction; a refusal by the no-overlap constraint becomes a 409.
 
-    The check gives a precise 409; the database constraint (trigger or EXCLUDE) is what
-    makes it true under any concurrency, and its refusal becomes the same 409.
+    `work` checks overlap itself for a precise answer; the database constraint (trigger or
+    EXCLUDE) is what makes the rule hold under any concurrency. When it fires, the winner
+    has committed, so `recheck` can name the interviews we collided with.
     """
     try:
         with write_transaction():
-            refuse_overlap(start_at, end_at, interviewer_id, interviewee_id, exclude_id)
             return work()
     except IntegrityError as error:
         if not is_overlap_violation(error):
             raise
-    refuse_overlap(start_at, end_at, interviewer_id, interviewee_id, exclude_id)
+    recheck()
     raise Conflict("the slot was taken by a concurrent booking; try another", code="overlap",
                    conflicts=[])
 
@@ -98,6 +105,7 @@ def book_interview(caller: User, fields: dict) -> Interview:
         raise Invalid("interviewee_id", f"no interviewee with id {fields['interviewee_id']}")
 
     def create() -> Interview:
+        refuse_overlap(start_at, end_at, interviewer.id, interviewee.id)
         now = utcnow()
         interview = Interview.create(
             kind=kind, status="pending", start_at=start_at, end_at=end_at, location=location,
@@ -110,7 +118,7 @@ def book_interview(caller: User, fields: dict) -> Interview:
         } | {"interviewer_id": (None, interviewer.id), "interviewee_id": (None, interviewee.id)})
         return interview
 
-    return booking(create, start_at, end_at, interviewer.id, interviewee.id)
+    return committed(create, lambda: refuse_overlap(start_at, end_at, interviewer.id, interviewee.id))
 
 
 def visible_interview(caller: User, interview_id: int) -> Interview:
@@ -119,3 +127,143 @@ def visible_interview(caller: User, interview_id: int) -> Interview:
     if interview is None:
         raise NotFound(f"no interview {interview_id}")
     return interview
+
+
+Change = Callable[[Interview, str], dict[str, tuple]]
+SLOT_FIELDS = {"start_at", "end_at", "interviewer"}
+TERMINAL = {"decline": "declined", "cancel": "cancelled", "complete": "completed",
+            "no_show": "no_show"}
+NO_AMENDMENT = {"amend_start_at": None, "amend_end_at": None, "amended_by": None}
+
+
+def change_interview(caller: User, interview_id: int, action: str, if_match: str | None,
+                     apply: Change, reason: str | None = None) -> Interview:
+    """Lock the interview, check If-Match and the rules for `action`, apply, record, commit."""
+    locked: list[Interview] = []
+
+    def work() -> Interview:
+        interview = lockable(Interview.visible_to(caller).where(Interview.id == interview_id),
+                             Interview).get_or_none()
+        if interview is None:
+            raise NotFound(f"no interview {interview_id}")
+        locked.append(interview)
+        interview.check_if_match(if_match)
+        side = interview.side_of(caller)
+        interview.require(action, side)
+        changes = apply(interview, side)
+        if SLOT_FIELDS & changes.keys() and interview.status in ACTIVE:
+            refuse_overlap(*slot_of(interview), exclude_id=interview.id)
+        interview.version += 1
+        interview.updated_at = utcnow()
+        interview.save()
+        record(interview, caller, action, changes, reason)
+        return interview
+
+    return committed(work, lambda: refuse_overlap(*slot_of(locked[-1]), exclude_id=interview_id))
+
+
+def slot_of(interview: Interview) -> tuple[datetime, datetime, int, int]:
+    return interview.start_at, interview.end_at, interview.interviewer_id, interview.interviewee_id
+
+
+def edit_interview(caller: User, interview_id: int, if_match: str | None, fields: dict) -> Interview:
+    """PATCH: kind, location, interviewer and (while pending, with no proposal) times."""
+
+    def apply(interview: Interview, side: str) -> dict[str, tuple]:
+        values: dict[str, object] = {}
+        if "start_at" in fields or "end_at" in fields:
+            if interview.status != "pending" or interview.amended_by_id is not None:
+                raise InvalidTransition(
+                    "times change directly only while pending with no open amendment; "
+                    "propose an amendment instead", interview.allowed_actions(side))
+            values["start_at"] = parse_instant(fields.get("start_at", iso_utc(interview.start_at)), "start_at")
+            values["end_at"] = parse_instant(fields.get("end_at", iso_utc(interview.end_at)), "end_at")
+            check_times(values["start_at"], values["end_at"])
+        for name in ("kind", "location"):
+            if name in fields:
+                values[name] = fields[name]
+        check_location(values.get("kind", interview.kind), values.get("location", interview.location))
+        changes = interview.assign(**values)
+        new_interviewer = fields.get("interviewer_id", interview.interviewer_id)
+        if new_interviewer != interview.interviewer_id:
+            if caller.role == "interviewer":
+                raise Forbidden("an interviewer may not hand an interview to another interviewer")
+            changes["interviewer"] = (interview.interviewer_id, new_interviewer)
+            interview.interviewer = interviewer_by_id(new_interviewer)
+        return changes
+
+    return change_interview(caller, interview_id, "edit", if_match, apply)
+
+
+def transition(caller: User, interview_id: int, action: str, if_match: str | None,
+               reason: str | None) -> Interview:
+    """confirm, decline, cancel, complete or no_show; a terminal one drops any proposal."""
+
+    def apply(interview: Interview, side: str) -> dict[str, tuple]:
+        if action == "confirm":
+            return interview.assign(status="confirmed")
+        return interview.assign(status=TERMINAL[action], status_reason=reason, **NO_AMENDMENT)
+
+    return change_interview(caller, interview_id, action, if_match, apply, reason)
+
+
+def propose_amendment(caller: User, interview_id: int, if_match: str | None, fields: dict) -> Interview:
+    """Offer a new slot; the current one stays booked until the other side accepts."""
+    start_at = parse_instant(fields["start_at"], "amendment.start_at")
+    end_at = parse_instant(fields["end_at"], "amendment.end_at")
+    check_times(start_at, end_at, prefix="amendment.")
+
+    def apply(interview: Interview, side: str) -> dict[str, tuple]:
+        refuse_overlap(start_at, end_at, interview.interviewer_id, interview.interviewee_id,
+                       exclude_id=interview.id)
+        return interview.assign(amend_start_at=start_at, amend_end_at=end_at, amended_by=caller.id)
+
+    return change_interview(caller, interview_id, "propose_amendment", if_match, apply)
+
+
+def accept_amendment(caller: User, interview_id: int, if_match: str | None) -> Interview:
+    """Move to the proposed slot and confirm; overlap is re-checked in the same transaction."""
+
+    def apply(interview: Interview, side: str) -> dict[str, tuple]:
+        return interview.assign(start_at=interview.amend_start_at, end_at=interview.amend_end_at,
+                                status="confirmed", **NO_AMENDMENT)
+
+    return change_interview(caller, interview_id, "accept_amendment", if_match, apply)
+
+
+def close_amendment(caller: User, interview_id: int, action: str, if_match: str | None) -> Interview:
+    """Reject (the other side) or withdraw (the proposer) an open proposal."""
+    return change_interview(caller, interview_id, action, if_match,
+                            lambda interview, side: interview.assign(**NO_AMENDMENT))
+
+
+def history(caller: User, interview_id: int) -> list[Event]:
+    """Every change to a visible interview, oldest first."""
+    interview = visible_interview(caller, interview_id)
+    return list(Event.select().where(Event.interview == interview.id).order_by(Event.id))
+
+
+def page_of_interviews(caller: User, filters: dict, after: tuple[datetime, int] | None,
+                       limit: int) -> tuple[list[Interview], bool]:
+    """Up to `limit` visible interviews after the keyset `after`, by (start_at, id)."""
+    query = Interview.visible_to(caller)
+    if filters.get("status"):
+        query = query.where(Interview.status.in_(filters["status"]))
+    if "kind" in filters:
+        query = query.where(Interview.kind == filters["kind"])
+    if "interviewer_id" in filters:
+        query = query.where(Interview.interviewer == filters["interviewer_id"])
+    if "interviewee_id" in filters:
+        query = query.where(Interview.interviewee == filters["interviewee_id"])
+    if "start_from" in filters:
+        query = query.where(Interview.start_at >= parse_instant(filters["start_from"], "start_from"))
+    if "start_to" in filters:
+        query = query.where(Interview.start_at < parse_instant(filters["start_to"], "start_to"))
+    if "updated_since" in filters:
+        query = query.where(Interview.updated_at >= parse_instant(filters["updated_since"], "updated_since"))
+    if after is not None:
+        start_at, last_id = after
+        query = query.where((Interview.start_at > start_at)
+                            | ((Interview.start_at == start_at) & (Interview.id > last_id)))
+    rows = list(query.order_by(Interview.start_at, Interview.id).limit(limit + 1))
+    return rows[:limit], len(rows) > limit

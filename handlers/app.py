@@ -17,6 +17,7 @@ from connexion.resolver import Resolver
 from db import open_database
 from db.models import database
 from handlers import auth, health, interviews, people, problems
+from handlers.idempotency import idempotent
 from handlers.middleware import ResponseHeaders
 from handlers.settings import Settings
 from handlers.validation import validator_map
@@ -41,7 +42,7 @@ def resolve(operation_id: str) -> Callable:
     name = re.sub(r"(?<!^)(?=[A-Z])", "_", operation_id).lower()
     for module in HANDLER_MODULES:
         if hasattr(module, name):
-            return with_connection(getattr(module, name))
+            return with_connection(idempotent(getattr(module, name)))
     raise LookupError(f"no handler for operationId {operation_id}")
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from db.fields import iso_utc as instant
-from db.models import Interview, User
+from db.models import Event, Interview, User
 
 JSON = "application/json"
 
@@ -47,15 +47,15 @@ def interview(row: Interview, caller: User) -> dict:
     }
 
 
-def etag(row: Interview) -> str:
-    """A strong validator of the interview's version."""
-    return f'"{row.id}-{row.version}"'
-
-
 def interview_response(row: Interview, caller: User, status: int = 200,
                        headers: dict[str, str] | None = None) -> tuple[dict, int, dict[str, str]]:
     return (
         {"interview": interview(row, caller)},
         status,
-        {"Content-Type": JSON, "ETag": etag(row), "Vary": "Authorization", **(headers or {})},
+        {"Content-Type": JSON, "ETag": row.etag, "Vary": "Authorization", **(headers or {})},
     )
+
+
+def event(entry: Event) -> dict:
+    return {"id": entry.id, "action": entry.action, "actor_id": entry.actor_id,
+            "at": instant(entry.at), "changes": entry.changes_dict, "reason": entry.reason}

@@ -65,8 +65,10 @@ class JSONBody(JSONRequestBodyValidator):
             raise invalid(f"the body is not valid JSON: {error}", "malformed_json") from None
 
     def _validate(self, body: Any) -> None:
-        if body is None and not self._nullable:
-            raise invalid("the request body must not be empty", "invalid_body")
+        if body is None:
+            if self._required:
+                raise invalid("the request body must not be empty", "invalid_body")
+            return
         errors = field_errors(list(self._validator.iter_errors(body)))
         if errors:
             detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)

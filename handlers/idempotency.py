@@ -1,0 +1,41 @@
+"""`Idempotency-Key` on POSTs: the effect and its stored answer commit together."""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Callable
+
+from connexion import request
+
+from db import idempotency, write_transaction
+
+
+def request_fingerprint(body: object) -> str:
+    canonical = json.dumps([request.method, request.url.path, body], sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def idempotent(handler: Callable) -> Callable:
+    """Answer a retried POST with the first answer instead of doing it again."""
+
+    @functools.wraps(handler)
+    def run(*args, **kwargs):
+        key = request.headers.get("idempotency-key")
+        if key is None or request.method != "POST":
+            return handler(*args, **kwargs)
+        user_id = kwargs["token_info"]["caller"].id
+        replay = idempotency.claim(user_id, key, request_fingerprint(kwargs.get("body")))
+        if replay is not None:
+            return replay.body, replay.status, {**replay.headers, "Idempotent-Replayed": "true"}
+        try:
+            with write_transaction():  # the handler's own transaction nests inside this one
+                body, status, headers = handler(*args, **kwargs)
+                idempotency.complete(user_id, key, status, body, headers)
+        except BaseException:
+            with write_transaction():
+                idempotency.release(user_id, key)
+            raise
+        return body, status, headers
+
+    return run
