@@ -107,9 +107,17 @@ def people(app, settings: Settings) -> People:
     return People(settings)
 
 
+hours = itertools.count()
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
 def slot(start: datetime | None = None, minutes: int = 30) -> tuple[str, str]:
-    start = start or datetime(2031, 1, 1, 9, tzinfo=UTC) + timedelta(days=next(ids) % 100000)
-    return start.isoformat().replace("+00:00", "Z"), (start + timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
+    """A slot of `minutes` from `start`, or from a fresh hour no other test uses."""
+    start = start or datetime(2031, 1, 1, tzinfo=UTC) + timedelta(hours=next(hours))
+    return iso(start), iso(start + timedelta(minutes=minutes))
 
 
 def interview_body(people: People, start: str | None = None, end: str | None = None, **overrides):
