@@ -11,8 +11,9 @@ from connexion import request
 from db import idempotency, write_transaction
 
 
-def request_fingerprint(body: object) -> str:
-    canonical = json.dumps([request.method, request.url.path, body], sort_keys=True)
+def fingerprint(method: str, path: str, body: object) -> str:
+    """What makes two requests "the same" for a key: method, path and JSON body."""
+    canonical = json.dumps([method, path, body], sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -25,7 +26,8 @@ def idempotent(handler: Callable) -> Callable:
         if key is None or request.method != "POST":
             return handler(*args, **kwargs)
         user_id = kwargs["token_info"]["caller"].id
-        replay = idempotency.claim(user_id, key, request_fingerprint(kwargs.get("body")))
+        replay = idempotency.claim(
+            user_id, key, fingerprint(request.method, request.url.path, kwargs.get("body")))
         if replay is not None:
             return replay.body, replay.status, {**replay.headers, "Idempotent-Replayed": "true"}
         try:

@@ -8,6 +8,7 @@ import json
 from urllib.parse import urlencode
 
 from connexion import request
+from starlette.responses import Response
 
 from db import scheduling
 from db.errors import DomainError
@@ -32,7 +33,7 @@ def show_interview(id: int, token_info: dict):
     caller = token_info["caller"]
     row = visible_interview(caller, id)
     if row.matches(request.headers.get("if-none-match")):
-        return None, 304, {"ETag": row.etag, "Vary": "Authorization"}
+        return Response(status_code=304, headers={"ETag": row.etag, "Vary": "Authorization"})
     return interview_response(row, caller)
 
 
@@ -132,7 +133,7 @@ def decode_cursor(cursor: str, query_id: str):
     try:
         start, last_id, cursor_query = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         after = (parse_instant(start, "cursor"), int(last_id))
-    except (ValueError, TypeError, binascii.Error, DomainError):
+    except (ValueError, TypeError, AttributeError, binascii.Error, DomainError):
         raise invalid("cursor: not a cursor this API issued", "invalid_cursor",
                       [{"field": "cursor", "message": "not a cursor this API issued"}]) from None
     if cursor_query != query_id:

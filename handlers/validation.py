@@ -17,6 +17,7 @@ from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, Parame
 from jsonschema import Draft4Validator
 from jsonschema.exceptions import ValidationError
 
+NO_BODY = object()  # an empty body, as opposed to a JSON `null`
 MAX_ERRORS = 20
 MAX_MESSAGE = 300
 REQUIRED = re.compile(r"^'(.+)' is a required property$")
@@ -58,14 +59,14 @@ class JSONBody(JSONRequestBodyValidator):
     async def _parse(self, stream, scope) -> Any:
         raw = b"".join([message async for message in stream])
         if not raw:
-            return None
+            return NO_BODY
         try:
             return json.loads(raw)
         except ValueError as error:  # includes UnicodeDecodeError for non-UTF-8 bytes
             raise invalid(f"the body is not valid JSON: {error}", "malformed_json") from None
 
     def _validate(self, body: Any) -> None:
-        if body is None:
+        if body is NO_BODY:
             if self._required:
                 raise invalid("the request body must not be empty", "invalid_body")
             return

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from db.models import Interview
-from tests.conftest import SECRET, People, interview_body
+from tests.conftest import SECRET, People, interview_body, make_interviewee
 
 ATTEMPTS = 40
 
@@ -47,15 +47,15 @@ def server(app, database_url):
     process.wait(timeout=30)
 
 
-def hammer(base: str, requests: list[tuple[dict, dict]]) -> Counter:
-    """Send every (headers, body) at once from many threads; count the statuses."""
+def hammer(base: str, requests: list[tuple], path: str = "/api/v1/interviews") -> Counter:
+    """Send every (headers, body[, method, path]) at once from many threads; count statuses."""
     with httpx.Client(base_url=base, timeout=30) as http:
-        def post(item):
-            headers, body = item
-            return http.post("/api/v1/interviews", json=body, headers=headers).status_code
+        def send(item):
+            headers, body, method, target = (*item, "POST", path)[:4]
+            return http.request(method, target, json=body, headers=headers).status_code
 
         with ThreadPoolExecutor(max_workers=16) as pool:
-            return Counter(pool.map(post, requests))
+            return Counter(pool.map(send, requests))
 
 
 def test_concurrent_overlapping_bookings_have_one_winner(server, people: People, db):
@@ -86,3 +86,44 @@ def test_concurrent_bookings_of_one_interviewee_by_many_interviewers(server, peo
     statuses = hammer(server, requests)
     assert statuses == Counter({200: 1, 409: len(requests) - 1})
     assert Interview.select().where(Interview.interviewee == people.interviewee.id).count() == 1
+
+
+def pending_interviews(base: str, people: People, count: int, day: int) -> list[int]:
+    """`count` pending interviews of one interviewer, at distinct times, each with its own interviewee."""
+    ids = []
+    with httpx.Client(base_url=base, timeout=30) as http:
+        for n in range(count):
+            interviewee = make_interviewee(people.driver)
+            begin = datetime(2036, 1, day, 6, tzinfo=UTC) + timedelta(hours=n)
+            body = interview_body(people, begin.isoformat(), (begin + timedelta(minutes=30)).isoformat(),
+                                  interviewee_id=interviewee.id)
+            response = http.post("/api/v1/interviews", json=body, headers=people.auth(people.coordinator))
+            assert response.status_code == 200, response.text
+            ids.append(response.json()["interview"]["id"])
+    return ids
+
+
+TARGET = {"start_at": "2036-02-01T09:00:00Z", "end_at": "2036-02-01T10:00:00Z"}
+
+
+def test_concurrent_edits_into_one_slot_have_one_winner(server, people: People, db):
+    ids = pending_interviews(server, people, 12, day=1)
+    statuses = hammer(server, [(people.auth(people.interviewer), {"interview": TARGET}, "PATCH",
+                                f"/api/v1/interviews/{i}") for i in ids])
+    print(f"\nedit race: {len(ids)} attempts -> {dict(statuses)}")
+    assert statuses == Counter({200: 1, 409: len(ids) - 1})
+
+
+def test_concurrent_amendment_accepts_have_one_winner(server, people: People, db):
+    target = {"start_at": "2036-03-01T09:00:00Z", "end_at": "2036-03-01T10:00:00Z"}
+    ids = pending_interviews(server, people, 12, day=2)
+    proposals = hammer(server, [(people.auth(people.driver), {"amendment": target}, "POST",
+                                 f"/api/v1/interviews/{i}/amendment") for i in ids])
+    assert proposals == Counter({200: len(ids)})
+    statuses = hammer(server, [(people.auth(people.interviewer), None, "POST",
+                                f"/api/v1/interviews/{i}/amendment/accept") for i in ids])
+    print(f"\naccept race: {len(ids)} attempts -> {dict(statuses)}")
+    assert statuses == Counter({200: 1, 409: len(ids) - 1})
+    moved = Interview.select().where(Interview.interviewer == people.interviewer.id,
+                                     Interview.status == "confirmed").count()
+    assert moved == 1

@@ -45,7 +45,10 @@ calls: Counter = Counter()
 @pytest.fixture(scope="module", autouse=True)
 def report_counts():
     yield
-    print(f"\nschemathesis: {sum(calls.values())} cases, by status {dict(sorted(calls.items()))}")
+    stateless = {k: v for k, v in calls.items() if isinstance(k, int)}
+    stateful = {k: v for k, v in calls.items() if isinstance(k, str)}
+    print(f"\nschemathesis: {sum(stateless.values())} stateless cases, by status {dict(sorted(stateless.items()))}; "
+          f"{sum(stateful.values())} stateful calls, {dict(sorted(stateful.items()))}")
 
 
 @schema.parametrize()
@@ -54,4 +57,8 @@ def test_every_operation_conforms(case):
 
 
 def test_stateful_sequences_conform(api_schema):
-    api_schema.as_state_machine().run()
+    class Machine(api_schema.as_state_machine()):
+        def after_call(self, response, case):
+            calls[f"stateful {case.operation.label.split()[0]} {response.status_code}"] += 1
+
+    Machine.run()

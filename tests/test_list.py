@@ -1,0 +1,129 @@
+"""Listing: filters, visibility and keyset pagination."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from db.models import Interview
+from tests.conftest import book, bring_to, make_interviewee, make_user, slot
+
+
+def list_all(client, headers, **params) -> list[dict]:
+    """Follow next_cursor to the end; return every interview seen, in order."""
+    seen, cursor = [], None
+    while True:
+        query = {**params, **({"cursor": cursor} if cursor else {})}
+        response = client.get("/api/v1/interviews", params=query, headers=headers)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        seen += page["interviews"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            assert "link" not in response.headers
+            return seen
+        assert response.headers["link"].endswith('rel="next"')
+
+
+def test_paging_250_with_limit_7_returns_each_once(client, people, db):
+    base = datetime(2033, 1, 1, tzinfo=UTC)
+    # Pairs share a start_at, so the id tie-break of the keyset is exercised too.
+    Interview.insert_many([
+        dict(kind="phone_call", status="pending", interviewer=make_user("interviewer").id,
+             interviewee=make_interviewee(people.driver).id, start_at=base + timedelta(hours=i // 2),
+             end_at=base + timedelta(hours=i // 2, minutes=30), version=1, created_at=base, updated_at=base)
+        for i in range(250)
+    ]).execute()
+    seen = list_all(client, people.auth(people.driver), limit=7)
+    ids = [i["id"] for i in seen]
+    assert len(ids) == 250 and len(set(ids)) == 250
+    assert [(i["start_at"], i["id"]) for i in seen] == sorted((i["start_at"], i["id"]) for i in seen)
+
+
+def test_link_header_points_at_the_next_page(client, people):
+    for _ in range(3):
+        book(client, people)
+    response = client.get("/api/v1/interviews", params={"limit": 2, "interviewer_id": people.interviewer.id},
+                          headers=people.auth(people.interviewer))
+    link = response.headers["link"]
+    url = link[link.index("<") + 1:link.index(">")]
+    query = parse_qs(urlsplit(url).query)
+    assert query["cursor"] == [response.json()["next_cursor"]] and query["limit"] == ["2"]
+    nxt = client.get(url, headers=people.auth(people.interviewer))
+    assert len(nxt.json()["interviews"]) == 1
+
+
+def test_filters(client, people):
+    pending = book(client, people)
+    confirmed = bring_to(client, people, book(client, people, kind="phone_call", location=None), "confirmed")
+    cancelled = bring_to(client, people, book(client, people), "cancelled")
+    headers = people.auth(people.interviewer)
+
+    def ids(**params):
+        return {i["id"] for i in list_all(client, headers, interviewer_id=people.interviewer.id, **params)}
+
+    assert ids() == {pending["id"], confirmed["id"], cancelled["id"]}
+    assert ids(status=["pending", "confirmed"]) == {pending["id"], confirmed["id"]}
+    assert ids(status="cancelled") == {cancelled["id"]}
+    assert ids(kind="phone_call") == {confirmed["id"]}
+    assert ids(interviewee_id=people.interviewee.id) == {pending["id"], confirmed["id"], cancelled["id"]}
+    assert ids(start_from=confirmed["start_at"], start_to=cancelled["start_at"]) == {confirmed["id"]}
+    assert ids(updated_since=cancelled["updated_at"]) == {cancelled["id"]}
+
+
+def test_each_caller_sees_only_their_own(client, people):
+    mine = book(client, people)
+    other = book(client, people, interviewee_id=people.other_interviewee.id, interviewer_id=people.other_interviewer.id)
+    for who, expected in [("interviewer", {mine["id"]}), ("other_interviewer", {other["id"]}),
+                          ("driver", {mine["id"]}), ("other_driver", {other["id"]})]:
+        assert {i["id"] for i in list_all(client, people.auth(getattr(people, who)))} == expected, who
+    coordinator_sees = {i["id"] for i in list_all(client, people.auth(people.coordinator),
+                                                  interviewer_id=people.other_interviewer.id)}
+    assert coordinator_sees == {other["id"]}
+
+
+@pytest.mark.parametrize("params", [{}, {"interviewer_id": "{interviewer}"}, {"interviewee_id": "{interviewee}"},
+                                    {"status": "pending"}])
+def test_stranger_sees_nothing_whatever_the_filter(client, people, params):
+    book(client, people)
+    stranger = make_user("interviewer")
+    params = {k: v.format(interviewer=people.interviewer.id, interviewee=people.interviewee.id)
+              for k, v in params.items()}
+    assert list_all(client, people.auth(stranger), **params) == []
+
+
+def test_cursor_from_another_query_is_400(client, people):
+    for _ in range(3):
+        book(client, people)
+    headers = people.auth(people.interviewer)
+    cursor = client.get("/api/v1/interviews", params={"limit": 1, "status": "pending"}, headers=headers).json()["next_cursor"]
+    response = client.get("/api/v1/interviews", params={"limit": 1, "status": "confirmed", "cursor": cursor}, headers=headers)
+    assert response.status_code == 400 and response.json()["code"] == "invalid_cursor"
+    # The limit may change between pages; the filters may not.
+    assert client.get("/api/v1/interviews", params={"limit": 5, "status": "pending", "cursor": cursor},
+                      headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize("cursor", ["garbage", "e30", "WzEsMiwzXQ", "!!!"])
+def test_garbage_cursor_is_400(client, people, cursor):
+    response = client.get("/api/v1/interviews", params={"cursor": cursor}, headers=people.auth(people.driver))
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 101}, {"status": "done"}, {"kind": "x"},
+                                    {"start_from": "yesterday"}, {"unknown": "1"}])
+def test_bad_parameters_are_400(client, people, params):
+    response = client.get("/api/v1/interviews", params=params, headers=people.auth(people.driver))
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_default_limit_is_25(client, people, db):
+    for _ in range(27):
+        start, end = slot()
+        Interview.create(kind="phone_call", status="pending", interviewer=people.interviewer,
+                         interviewee=people.interviewee, start_at=datetime.fromisoformat(start),
+                         end_at=datetime.fromisoformat(end), version=1)
+    page = client.get("/api/v1/interviews", headers=people.auth(people.driver)).json()
+    assert len(page["interviews"]) == 25 and page["next_cursor"]
