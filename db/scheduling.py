@@ -245,7 +245,13 @@ def history(caller: User, interview_id: int) -> list[Event]:
 
 def page_of_interviews(caller: User, filters: dict, after: tuple[datetime, int] | None,
                        limit: int) -> tuple[list[Interview], bool]:
-    """Up to `limit` visible interviews after the keyset `after`, by (start_at, id)."""
+    """Up to `limit` visible interviews after the keyset `after`, by (start_at, id); more?"""
+    rows = list(interviews_query(caller, filters, after).limit(limit + 1))
+    return rows[:limit], len(rows) > limit
+
+
+def interviews_query(caller: User, filters: dict, after: tuple[datetime, int] | None):
+    """The list query: visible, filtered, after the keyset, in (start_at, id) order."""
     query = Interview.visible_to(caller)
     if filters.get("status"):
         query = query.where(Interview.status.in_(filters["status"]))
@@ -265,5 +271,4 @@ def page_of_interviews(caller: User, filters: dict, after: tuple[datetime, int] 
         start_at, last_id = after
         query = query.where((Interview.start_at > start_at)
                             | ((Interview.start_at == start_at) & (Interview.id > last_id)))
-    rows = list(query.order_by(Interview.start_at, Interview.id).limit(limit + 1))
-    return rows[:limit], len(rows) > limit
+    return query.order_by(Interview.start_at, Interview.id)

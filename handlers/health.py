@@ -18,7 +18,8 @@ def healthz():
 
 def readyz():
     try:
-        database.execute_sql("SELECT 1").fetchone()
+        with database.connection_context():
+            database.execute_sql("SELECT 1").fetchone()
     except Exception as error:  # any driver error means: not ready
         raise Unavailable(f"the database does not answer: {type(error).__name__}") from None
     return {"status": "ok"}, 200, {"Content-Type": JSON}

@@ -1,12 +1,18 @@
 """Fixtures: one app per test session on a fresh database, people made per test."""
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import psycopg
 import pytest
 from psycopg import sql
@@ -167,3 +173,35 @@ def bring_to(client, people: People, interview: dict, status: str) -> dict:
         assert response.status_code == 200, response.text
         interview = response.json()["interview"]
     return interview
+
+
+@contextlib.contextmanager
+def serving(database_url: str, workers: int = 2, ready_path: str = "/readyz"):
+    """Run `interviews serve` on a free port; yield (base URL, process); stop it after."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "INTERVIEWS_DATABASE_URL": database_url, "INTERVIEWS_JWT_SECRET": SECRET,
+           "INTERVIEWS_ENV": "production"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "handlers.cli", "serve", "--port", str(port), "--workers", str(workers)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(base + ready_path, timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                pytest.fail("the server did not start: " + process.stderr.read().decode()[-2000:])
+            time.sleep(0.2)
+        yield base, process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)

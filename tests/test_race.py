@@ -1,11 +1,6 @@
 """No double-booking under concurrency: many clients, several server processes, one database."""
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -14,7 +9,7 @@ import httpx
 import pytest
 
 from db.models import Interview
-from tests.conftest import SECRET, People, interview_body, make_interviewee
+from tests.conftest import People, interview_body, make_interviewee, serving
 
 ATTEMPTS = 40
 
@@ -22,29 +17,8 @@ ATTEMPTS = 40
 @pytest.fixture(scope="module")
 def server(app, database_url):
     """`interviews serve` with two worker processes on the test database."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**os.environ, "INTERVIEWS_DATABASE_URL": database_url, "INTERVIEWS_JWT_SECRET": SECRET,
-           "INTERVIEWS_ENV": "production"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "handlers.cli", "serve", "--port", str(port), "--workers", "2"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("the server did not become ready: " + process.stderr.read().decode()[-2000:])
-    yield base
-    process.terminate()
-    process.wait(timeout=30)
+    with serving(database_url, workers=2) as (base, _process):
+        yield base
 
 
 def hammer(base: str, requests: list[tuple], path: str = "/api/v1/interviews") -> Counter:

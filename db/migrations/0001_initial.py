@@ -44,10 +44,12 @@ def up(migrator: object, db: Database) -> None:
             CHECK (end_at > start_at),
             CHECK ((amended_by IS NULL) = (amend_start_at IS NULL)
                    AND (amended_by IS NULL) = (amend_end_at IS NULL)))""",
-        "CREATE INDEX interview_interviewer_start ON interview (interviewer_id, start_at)",
-        "CREATE INDEX interview_interviewee_start ON interview (interviewee_id, start_at)",
+        # The list's keyset order is (start_at, id): one index per way of seeing interviews.
+        "CREATE INDEX interview_interviewer_start ON interview (interviewer_id, start_at, id)",
+        "CREATE INDEX interview_interviewee_start ON interview (interviewee_id, start_at, id)",
         "CREATE INDEX interview_start_id ON interview (start_at, id)",
         "CREATE INDEX interview_updated ON interview (updated_at)",
+        "CREATE INDEX interviewee_driver ON interviewee (driver_id)",
         f"""CREATE TABLE event (
             id {serial},
             interview_id BIGINT NOT NULL REFERENCES interview (id),

@@ -1,0 +1,36 @@
+"""The list's queries are served by indexes, on SQLite and PostgreSQL alike."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from peewee import SqliteDatabase
+
+from db.scheduling import interviews_query
+
+SINCE = "2030-01-01T00:00:00Z"
+
+
+def plan(db, query) -> str:
+    sql, params = query.limit(26).sql()
+    if isinstance(db.obj, SqliteDatabase):
+        return "\n".join(row[-1] for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
+    with db.atomic():
+        db.execute_sql("SET LOCAL enable_seqscan = off")  # an index, if one fits, must win
+        return "\n".join(row[0] for row in db.execute_sql("EXPLAIN " + sql, params))
+
+
+@pytest.mark.parametrize("who, filters", [
+    ("coordinator", {}),
+    ("coordinator", {"updated_since": SINCE}),
+    ("coordinator", {"interviewer_id": 1}),
+    ("coordinator", {"interviewee_id": 1}),
+    ("interviewer", {}),
+    ("interviewer", {"status": ["pending", "confirmed"], "start_from": SINCE}),
+    ("driver", {}),
+])
+def test_list_query_uses_an_index(people, db, who, filters):
+    text = plan(db, interviews_query(getattr(people, who), filters, (datetime(2030, 1, 1, tzinfo=UTC), 5)))
+    for line in text.splitlines():
+        assert not line.strip().startswith(("SCAN interview ", "SCAN t1")) or "INDEX" in line, text
+        assert "Seq Scan on interview " not in line, text
