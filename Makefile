@@ -42,3 +42,8 @@ test: $(BIN)/.test-installed
 
 clean:
 	rm -rf $(VENV) var
+
+# Benchmark against a Starlette ceiling (see bench/run.py); needs wrk (installed if missing).
+bench: $(BIN)/.installed
+	@command -v wrk >/dev/null || apt-get install -y wrk || (apt-get update && apt-get install -y wrk)
+	$(BIN)/python bench/run.py

@@ -1,0 +1,34 @@
+-- wrk script for `make bench`: args are MODE TOKEN OFFSET PATH.
+--   create: POST a fresh, non-overlapping 30-minute slot each request (OFFSET keeps runs apart)
+--   get:    GET PATH
+-- Prints one JSON line with throughput, latency percentiles (microseconds) and errors.
+local mode, token, offset, path
+local counter = 0
+local base = 1893456000 -- 2030-01-01T00:00:00Z
+
+function init(args)
+  mode, token, offset, path = args[1], args[2], tonumber(args[3]), args[4]
+end
+
+function request()
+  local headers = {["Authorization"] = "Bearer " .. token, ["Accept"] = "application/json"}
+  if mode ~= "create" then
+    return wrk.format("GET", path, headers)
+  end
+  counter = counter + 1
+  local start = base + (offset + counter) * 1800
+  headers["Content-Type"] = "application/json"
+  local body = string.format(
+    '{"interview": {"interviewee_id": 289, "interviewer_id": 1014, "kind": "video_call", ' ..
+    '"location": "https://zoom.com", "start_at": "%s", "end_at": "%s"}}',
+    os.date("!%Y-%m-%dT%H:%M:%SZ", start), os.date("!%Y-%m-%dT%H:%M:%SZ", start + 1800))
+  return wrk.format("POST", "/api/v1/interviews", headers, body)
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'RESULT {"requests": %d, "seconds": %.3f, "p50_us": %d, "p99_us": %d, "errors": %d}\n',
+    summary.requests, summary.duration / 1e6, latency:percentile(50), latency:percentile(99),
+    e.connect + e.read + e.write + e.status + e.timeout))
+end
