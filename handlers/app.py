@@ -27,11 +27,16 @@ HANDLER_MODULES = (interviews, people)
 
 
 def with_connection(handler: Callable) -> Callable:
-    """Run a handler with a pooled connection of its own worker thread, returned afterwards."""
+    """Run a handler on a pooled connection (returned afterwards), with the caller loaded.
+
+    Both happen in the handler's worker thread: one thread hop and one checkout a request.
+    """
 
     @functools.wraps(handler)
     def run(*args, **kwargs):
         with database.connection_context():
+            if "token_info" in kwargs:
+                kwargs["token_info"]["caller"] = auth.load_caller(kwargs["token_info"])
             return handler(*args, **kwargs)
 
     return run

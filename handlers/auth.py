@@ -4,9 +4,10 @@ from __future__ import annotations
 import time
 import uuid
 
-import anyio.to_thread
 import jwt
 from connexion.exceptions import OAuthProblem
+
+from peewee import fn
 
 from db.models import RevokedToken, User, database
 from handlers.settings import Settings
@@ -33,16 +34,12 @@ def decode(token: str, settings: Settings) -> dict:
     )
 
 
-def caller_for(claims: dict) -> User | None:
-    """The user a verified token speaks for, unless the token was revoked."""
-    with database.connection_context():
-        if RevokedToken.select().where(RevokedToken.jti == str(claims["jti"])).exists():
-            return None
-        return User.get_or_none(User.id == int(claims["sub"]))
+def verify_token(token: str) -> dict:
+    """Connexion's bearer check: signature and claims only, as it runs on the event loop.
 
-
-async def verify_token(token: str) -> dict:
-    """Connexion's bearer check: runs on the event loop, so the lookup goes to a thread."""
+    The database half (is the user known, is the token revoked) runs in the handler's
+    worker thread, on its connection: see `load_caller`.
+    """
     assert _settings is not None, "handlers.auth.configure() was not called"
     try:
         claims = decode(token, _settings)
@@ -50,10 +47,16 @@ async def verify_token(token: str) -> dict:
         raise OAuthProblem(detail=f"invalid token: {error}") from None
     if not str(claims["sub"]).isdigit() or len(claims["sub"]) > 18:
         raise OAuthProblem(detail="invalid token: sub is not a user id")
-    caller = await anyio.to_thread.run_sync(caller_for, claims)
+    return {"sub": claims["sub"], "claims": claims}
+
+
+def load_caller(token_info: dict) -> User:
+    """The user a verified token speaks for, in one query; 401 if unknown or revoked."""
+    revoked = RevokedToken.select(RevokedToken.jti).where(RevokedToken.jti == str(token_info["claims"]["jti"]))
+    caller = User.get_or_none((User.id == int(token_info["sub"])) & ~fn.EXISTS(revoked))
     if caller is None:
         raise OAuthProblem(detail="token revoked or its user is unknown")
-    return {"sub": claims["sub"], "caller": caller, "claims": claims}
+    return caller
 
 
 def issue_token(settings: Settings, user_id: int, ttl_seconds: int | None = None) -> str:

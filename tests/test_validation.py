@@ -1,0 +1,99 @@
+"""The compiled validator (jsonschema-rs) agrees with Connexion's stock Draft 4 validator.
+
+The stock one stays the oracle: the same valid and invalid documents go through both, for
+every request body and every JSON response schema in the spec.
+"""
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from connexion.json_schema import Draft4RequestValidator, Draft4ResponseValidator, resolve_refs
+from jsonschema import Draft4Validator
+
+from handlers.validation import compiled
+
+SPEC = resolve_refs(yaml.safe_load((Path(__file__).resolve().parent.parent / "openapi.yaml").read_text()))
+SEED = SPEC["components"]["examples"]["SeedInterview"]["value"]
+INTERVIEW = SEED["interview"]
+
+
+def schemas() -> list[tuple[str, dict, type]]:
+    found = []
+    for path, item in SPEC["paths"].items():
+        for method, operation in item.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body:
+                found.append((f"{method.upper()} {path} request", body["schema"], Draft4RequestValidator))
+            for status, response in operation["responses"].items():
+                for media, content in response.get("content", {}).items():
+                    if "json" in media:
+                        found.append((f"{method.upper()} {path} {status} {media}", content["schema"],
+                                      Draft4ResponseValidator))
+    return found
+
+
+VALUES = [None, True, 0, -1, 1, 2**53, 1.5, "", "x", "x" * 5001, "2025-11-20T08:13:05Z",
+          "2025-11-20T08:13:05", "2025-13-20T08:13:05Z", "not a date", "https://zoom.com",
+          "GBP", "gbp", "pending", "video_call", "edit", [], ["edit"], ["nope"], {}, {"a": 1}]
+
+
+def documents() -> list:
+    """Valid documents and near misses: each field of each one replaced by each value."""
+    interview = copy.deepcopy(INTERVIEW)
+    problem = {"type": "about:blank", "title": "Conflict", "status": 409, "detail": "d", "code": "overlap",
+               "conflicts": [1], "errors": [{"field": "f", "message": "m"}], "allowed_actions": ["cancel"]}
+    bases = [
+        SEED, {"interviews": [interview, interview], "next_cursor": None}, {"interviews": [], "next_cursor": "c"},
+        {"events": [{"id": 1, "action": "create", "actor_id": 2, "at": "2025-11-20T08:13:05.000Z",
+                     "changes": {"kind": {"from": None, "to": "video_call"}}, "reason": None}]},
+        {"user": {"id": 1, "title": "t", "role": "driver", "phone_number": None, "contact_phone_number": None,
+                  "image": None}},
+        {"status": "ok"}, problem,
+        {"interview": {k: INTERVIEW[k] for k in ("kind", "start_at", "end_at", "interviewee_id", "interviewer_id")}},
+        {"interview": {"kind": "phone_call", "location": None}},
+        {"amendment": {"start_at": "2025-11-21T09:00:00Z", "end_at": "2025-11-21T09:30:00+01:00"}},
+        {"reason": "because"}, {},
+    ]
+    docs = list(bases) + VALUES
+    for base in bases:
+        docs += mutations(base)
+    return docs
+
+
+def mutations(doc, depth: int = 0):
+    if not isinstance(doc, dict) or depth > 2:
+        return []
+    out = []
+    for key, value in doc.items():
+        for replacement in VALUES:
+            out.append({**doc, key: replacement})
+        out.append({k: v for k, v in doc.items() if k != key})
+        out += [{**doc, key: inner} for inner in mutations(value, depth + 1)]
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            out += [{**doc, key: [inner]} for inner in mutations(value[0], depth + 1)]
+    out.append({**doc, "unexpected": 1})
+    return out
+
+
+DOCUMENTS = documents()
+
+
+@pytest.mark.parametrize("name, schema, oracle", schemas(), ids=lambda v: v if isinstance(v, str) else "")
+def test_compiled_validator_agrees_with_the_stock_one(name, schema, oracle):
+    stock = oracle(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+    fast = compiled(schema)
+    disagreements = [doc for doc in DOCUMENTS if stock.is_valid(doc) != fast.is_valid(doc)]
+    assert not disagreements, json.dumps(disagreements[:3])[:2000]
+    assert any(stock.is_valid(doc) for doc in DOCUMENTS) or name.endswith("problem+json")
+
+
+def test_the_corpus_is_large_and_mixed():
+    verdicts = [compiled(s).is_valid(d) for (_, s, _), d in itertools.product(schemas()[:3], DOCUMENTS)]
+    assert len(DOCUMENTS) > 1000 and any(verdicts) and not all(verdicts)
