@@ -1,6 +1,7 @@
 """Peewee models and the rules that belong to a single row."""
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime, timedelta
 
@@ -108,8 +109,13 @@ class Interview(BaseModel):
     updated_at = UTCDateTimeField(default=utcnow)
 
     @classmethod
+    @functools.cache
     def with_people(cls):
-        """Interviews joined with everyone a response shows (one query, no N+1)."""
+        """Interviews joined with everyone a response shows (one query, no N+1).
+
+        Built once: peewee queries are immutable (each `.where()` returns a copy), and
+        building the aliased join was a tenth of a `show` request's time.
+        """
         driver = User.alias("driver")
         return (
             cls.select(cls, User, Interviewee, driver)

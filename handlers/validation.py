@@ -18,6 +18,8 @@ from typing import Any
 import jsonschema_rs
 from connexion.exceptions import BadRequestProblem, ExtraParameterProblem, ProblemException
 from connexion.json_schema import Draft4RequestValidator, Draft4ResponseValidator
+from connexion.utils import is_null, is_nullable
+from connexion.validators.parameter import draft4_format_checker
 from connexion.validators import (
     VALIDATOR_MAP,
     JSONRequestBodyValidator,
@@ -153,16 +155,28 @@ class JSONResponse(JSONResponseBodyValidator):
             super()._validate(body)
 
 
+_parameter_validators: dict[int, tuple[dict, Draft4Validator]] = {}
+
+
+def parameter_validator(param: dict) -> Draft4Validator:
+    """The stock parameter validator (same schema, same format checker), built once."""
+    entry = _parameter_validators.get(id(param))
+    if entry is None or entry[0] is not param:
+        entry = _parameter_validators[id(param)] = (
+            param, Draft4Validator(param.get("schema", param), format_checker=draft4_format_checker))
+    return entry[1]
+
+
 class Parameters(ParameterValidator):
     """Validates parameters and names the bad one in `errors`."""
 
     @staticmethod
     def validate_parameter(parameter_type, value, param, param_name=None):
-        error = ParameterValidator.validate_parameter(parameter_type, value, param, param_name)
-        if error is None:
-            return None
-        first_line = error.splitlines()[0]
-        return f"{param['name']}: {shorten(first_line)}"
+        # Stock Connexion deep-copies the parameter and builds a validator on every request.
+        if value is None or (is_nullable(param) and is_null(value)):
+            return ParameterValidator.validate_parameter(parameter_type, value, param, param_name)
+        error = next(iter(parameter_validator(param).iter_errors(value)), None)
+        return None if error is None else f"{param['name']}: {shorten(error.message)}"
 
     def validate_request(self, request) -> None:
         try:
