@@ -130,7 +130,7 @@ def visible_interview(caller: User, interview_id: int) -> Interview:
 
 
 Change = Callable[[Interview, str], dict[str, tuple]]
-SLOT_FIELDS = {"start_at", "end_at", "interviewer"}
+SLOT_FIELDS = {"start_at", "end_at", "interviewer_id"}
 TERMINAL = {"decline": "declined", "cancel": "cancelled", "complete": "completed",
             "no_show": "no_show"}
 NO_AMENDMENT = {"amend_start_at": None, "amend_end_at": None, "amended_by": None}
@@ -188,7 +188,7 @@ def edit_interview(caller: User, interview_id: int, if_match: str | None, fields
         if new_interviewer != interview.interviewer_id:
             if caller.role == "interviewer":
                 raise Forbidden("an interviewer may not hand an interview to another interviewer")
-            changes["interviewer"] = (interview.interviewer_id, new_interviewer)
+            changes["interviewer_id"] = (interview.interviewer_id, new_interviewer)
             interview.interviewer = interviewer_by_id(new_interviewer)
         return changes
 
