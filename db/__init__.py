@@ -60,6 +60,36 @@ def write_transaction() -> AbstractContextManager:
     return db.atomic()
 
 
+ID_MARKER, OTHER_ID_MARKER = -9_000_000_000_000_001, -9_000_000_000_000_002
+
+
+class Prepared:
+    """A SELECT built with peewee once, compiled to SQL once, then re-run with new values.
+
+    Peewee renders SQL text on every execution; for the reads every request makes (the
+    caller, one interview) that was a sixth of the request. `build(*markers)` must use each
+    marker at most once as a parameter; rows come back as peewee builds them (joins included).
+    """
+
+    def __init__(self, build, *markers: object) -> None:
+        self.build, self.markers = build, markers
+        self.compiled: dict[int, tuple] = {}
+
+    def __call__(self, *values: object) -> list:
+        entry = self.compiled.get(id(database.obj))
+        if entry is None:
+            query = self.build(*self.markers)
+            sql, params = query.sql()
+            slots = [params.index(marker) if marker in params else None for marker in self.markers]
+            entry = self.compiled[id(database.obj)] = (query, sql, params, slots)
+        query, sql, params, slots = entry
+        params = list(params)
+        for slot, value in zip(slots, values):
+            if slot is not None:
+                params[slot] = value
+        return list(query._get_cursor_wrapper(database.execute_sql(sql, params)))
+
+
 def lockable(query, model):
     """`query` locking `model`'s rows until commit (FOR UPDATE), where the database has it.
 

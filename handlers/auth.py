@@ -9,6 +9,7 @@ from connexion.exceptions import OAuthProblem
 
 from peewee import fn
 
+from db import ID_MARKER, Prepared
 from db.models import RevokedToken, User, database
 from handlers.settings import Settings
 
@@ -50,13 +51,20 @@ def verify_token(token: str) -> dict:
     return {"sub": claims["sub"], "claims": claims}
 
 
+CALLER = Prepared(
+    lambda user_id, jti: User.select().where(
+        (User.id == user_id)
+        & ~fn.EXISTS(RevokedToken.select(RevokedToken.jti).where(RevokedToken.jti == jti))),
+    ID_MARKER, "\x00jti-marker",
+)
+
+
 def load_caller(token_info: dict) -> User:
     """The user a verified token speaks for, in one query; 401 if unknown or revoked."""
-    revoked = RevokedToken.select(RevokedToken.jti).where(RevokedToken.jti == str(token_info["claims"]["jti"]))
-    caller = User.get_or_none((User.id == int(token_info["sub"])) & ~fn.EXISTS(revoked))
-    if caller is None:
+    found = CALLER(int(token_info["sub"]), str(token_info["claims"]["jti"]))
+    if not found:
         raise OAuthProblem(detail="token revoked or its user is unknown")
-    return caller
+    return found[0]
 
 
 def issue_token(settings: Settings, user_id: int, ttl_seconds: int | None = None) -> str:

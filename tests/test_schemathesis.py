@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from collections import Counter
 from pathlib import Path
 
@@ -13,21 +14,36 @@ from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation.stateful.state_machine import DEFAULT_STATE_MACHINE_SETTINGS
 
+from db import migrate, open_database
 from db.people import import_people
+from handlers.app import create_app
 from handlers.auth import issue_token
+from tests.conftest import backend_url
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 DEMO = Path(__file__).resolve().parent.parent / "db" / "demo_people.json"
 
 
 @pytest.fixture(scope="module")
-def api_schema(app, settings):
+def fuzz_app(app, settings, tmp_path_factory):
+    """An app on a database of its own holding only the demo people, so that what the fuzzer
+    sees (and replays) does not depend on which tests ran before it."""
     from db.models import database
 
+    fresh = backend_url(tmp_path_factory)
+    application = create_app(replace(settings, database_url=next(fresh)))
+    migrate()
     with database.connection_context():
         import_people(json.loads(DEMO.read_text()))
+    yield application
+    open_database(settings.database_url, max_connections=settings.threads + 8)  # back to the session's
+    next(fresh, None)
+
+
+@pytest.fixture(scope="module")
+def api_schema(fuzz_app, settings):
     loaded = schemathesis.openapi.from_asgi(
-        "/api/v1/openapi.json", app, config=SchemathesisConfig.from_path(str(CONFIG))
+        "/api/v1/openapi.json", fuzz_app, config=SchemathesisConfig.from_path(str(CONFIG))
     )
     token = issue_token(settings, 1015)  # the demo coordinator: may do everything
 
