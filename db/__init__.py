@@ -6,7 +6,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from peewee import Database, IntegrityError, SqliteDatabase
+from peewee import Database, IntegrityError, OperationalError, SqliteDatabase
 from playhouse.db_url import connect
 from playhouse.migrations import Runner
 
@@ -98,6 +98,16 @@ def lockable(query, model):
     if isinstance(database.obj, SqliteDatabase):
         return query
     return query.for_update(of=model)
+
+
+TRANSIENT_SQLSTATES = ("40P01", "40001")  # deadlock detected, serialization failure
+
+
+def is_transient(error: OperationalError) -> bool:
+    """True for a failure that an identical retry may not meet: a deadlock between two
+    bookings' constraint checks (PostgreSQL), or a write lock not had in time (SQLite)."""
+    original = getattr(error, "orig", None)
+    return getattr(original, "sqlstate", None) in TRANSIENT_SQLSTATES or "database is locked" in str(error)
 
 
 def is_overlap_violation(error: IntegrityError) -> bool:

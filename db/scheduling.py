@@ -6,9 +6,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from peewee import IntegrityError
+from peewee import IntegrityError, OperationalError
 
-from db import ID_MARKER, OTHER_ID_MARKER, Prepared, is_overlap_violation, lockable, write_transaction
+from db import (
+    ID_MARKER,
+    OTHER_ID_MARKER,
+    Prepared,
+    is_overlap_violation,
+    is_transient,
+    lockable,
+    write_transaction,
+)
 from db.errors import Conflict, Forbidden, Invalid, InvalidTransition, NotFound
 from db.fields import iso_utc, utcnow
 from db.models import (
@@ -61,22 +69,33 @@ def refuse_overlap(start_at: datetime, end_at: datetime, interviewer_id: int,
         )
 
 
+ATTEMPTS = 5
+
+
 def committed(work: Callable[[], T], recheck: Callable[[], None]) -> T:
     """Run `work` in a write transaction; a refusal by the no-overlap constraint becomes a 409.
 
     `work` checks overlap itself for a precise answer; the database constraint (trigger or
     EXCLUDE) is what makes the rule hold under any concurrency. When it fires, the winner
-    has committed, so `recheck` can name the interviews we collided with.
+    has committed, so `recheck` can name the interviews we collided with. Concurrent
+    bookings can also deadlock in PostgreSQL's constraint checks (one waits on the other's
+    interviewer, the other on the first's interviewee): the victim is rolled back and runs
+    again, and then meets the winner's row like any other loser.
     """
-    try:
-        with write_transaction():
-            return work()
-    except IntegrityError as error:
-        if not is_overlap_violation(error):
-            raise
-    recheck()
-    raise Conflict("the slot was taken by a concurrent booking; try another", code="overlap",
-                   conflicts=[])
+    for _ in range(ATTEMPTS):
+        try:
+            with write_transaction():
+                return work()
+        except IntegrityError as error:
+            if not is_overlap_violation(error):
+                raise
+            recheck()
+            raise Conflict("the slot was taken by a concurrent booking; try another",
+                           code="overlap", conflicts=[]) from None
+        except OperationalError as error:
+            if not is_transient(error):
+                raise
+    raise Conflict("too many concurrent changes to the same people; retry", code="contention")
 
 
 def interviewer_by_id(user_id: int, field: str = "interviewer_id") -> User:
