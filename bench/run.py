@@ -75,8 +75,8 @@ def wrk(base: str, op: str, token: str, offset: int, connections: int, seconds: 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_SECONDS", 5)))
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", 2)))
+    parser.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_SECONDS", "5")))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", "2")))
     parser.add_argument("--concurrency", default=os.environ.get("BENCH_CONCURRENCY", "1,16,64"))
     parser.add_argument("--out", default=str(ROOT / "bench" / "out" / "latest.md"))
     args = parser.parse_args()
@@ -131,11 +131,11 @@ def format_row(op: str, c: int, ours: dict, ceiling: dict) -> str:
 
 def render(rows: list, args: argparse.Namespace) -> str:
     lines = [
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-        f"{args.workers} workers each; {args.seconds:g} s per cell after a 1 s warm-up; wrk -t1.",
+        (f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+         f"{args.workers} workers each; {args.seconds:g} s per cell after a 1 s warm-up; wrk -t1."),
         "",
-        "| op | conns | ours req/s | ours p50 ms | ours p99 ms | ours errors | ceiling req/s "
-        "| ceiling p50 ms | ceiling p99 ms | ceiling errors | req/s ratio | p99 ratio |",
+        ("| op | conns | ours req/s | ours p50 ms | ours p99 ms | ours errors | ceiling req/s "
+         "| ceiling p50 ms | ceiling p99 ms | ceiling errors | req/s ratio | p99 ratio |"),
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         *(format_row(*row) for row in rows),
         "",

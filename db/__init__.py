@@ -1,7 +1,6 @@
 """Persistence: the database handle, its transactions and its migrations."""
 from __future__ import annotations
 
-
 from contextlib import AbstractContextManager
 from pathlib import Path
 from urllib.parse import urlsplit

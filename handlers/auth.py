@@ -6,7 +6,6 @@ import uuid
 
 import jwt
 from connexion.exceptions import OAuthProblem
-
 from peewee import fn
 
 from db import ID_MARKER, Prepared

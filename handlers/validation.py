@@ -19,13 +19,13 @@ import jsonschema_rs
 from connexion.exceptions import BadRequestProblem, ExtraParameterProblem, ProblemException
 from connexion.json_schema import Draft4RequestValidator, Draft4ResponseValidator
 from connexion.utils import is_null, is_nullable
-from connexion.validators.parameter import draft4_format_checker
 from connexion.validators import (
     VALIDATOR_MAP,
     JSONRequestBodyValidator,
     JSONResponseBodyValidator,
     ParameterValidator,
 )
+from connexion.validators.parameter import draft4_format_checker
 from jsonschema import Draft4Validator
 from jsonschema.exceptions import ValidationError
 

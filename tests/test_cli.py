@@ -22,7 +22,7 @@ def run(tmp_path):
 
     def interviews(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "handlers.cli", *args], env=env,
-                              capture_output=True, text=True, timeout=60)
+                              capture_output=True, text=True, timeout=60, check=False)
 
     interviews.db = tmp_path / "cli.db"
     return interviews
@@ -93,5 +93,5 @@ def test_token_issue_and_revoke(run):
 def test_unsafe_settings_stop_the_command(run):
     env = {**os.environ, "INTERVIEWS_ENV": "production", "INTERVIEWS_JWT_SECRET": "short"}
     result = subprocess.run([sys.executable, "-m", "handlers.cli", "migrate"], env=env,
-                            capture_output=True, text=True, timeout=60)
+                            capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 2 and "INTERVIEWS_JWT_SECRET" in result.stderr

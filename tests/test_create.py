@@ -233,19 +233,18 @@ def test_back_to_back_is_fine(client, people):
 
 def test_database_refuses_overlap_even_without_the_check(people, db):
     """The trigger / exclusion constraint holds on its own, whatever the code checks."""
-    from datetime import UTC, datetime
+    from datetime import UTC
 
     from peewee import IntegrityError
 
     from db import is_overlap_violation
 
-    row = dict(kind="phone_call", status="pending", start_at=datetime(2040, 1, 1, 9, tzinfo=UTC),
-               end_at=datetime(2040, 1, 1, 10, tzinfo=UTC), interviewer=people.interviewer,
-               interviewee=people.interviewee, version=1)
+    row = {"kind": "phone_call", "status": "pending", "start_at": datetime(2040, 1, 1, 9, tzinfo=UTC),
+               "end_at": datetime(2040, 1, 1, 10, tzinfo=UTC), "interviewer": people.interviewer,
+               "interviewee": people.interviewee, "version": 1}
     Interview.create(**row)
-    with pytest.raises(IntegrityError) as caught:
-        with db.atomic():
-            Interview.create(**row | {"start_at": datetime(2040, 1, 1, 9, 59, tzinfo=UTC)})
+    with pytest.raises(IntegrityError) as caught, db.atomic():
+        Interview.create(**row | {"start_at": datetime(2040, 1, 1, 9, 59, tzinfo=UTC)})
     assert is_overlap_violation(caught.value)
     Interview.create(**row | {"status": "cancelled"})  # inactive rows do not count
 

@@ -30,9 +30,9 @@ def test_paging_250_with_limit_7_returns_each_once(client, people, db):
     base = datetime(2033, 1, 1, tzinfo=UTC)
     # Pairs share a start_at, so the id tie-break of the keyset is exercised too.
     Interview.insert_many([
-        dict(kind="phone_call", status="pending", interviewer=make_user("interviewer").id,
-             interviewee=make_interviewee(people.driver).id, start_at=base + timedelta(hours=i // 2),
-             end_at=base + timedelta(hours=i // 2, minutes=30), version=1, created_at=base, updated_at=base)
+        {"kind": "phone_call", "status": "pending", "interviewer": make_user("interviewer").id,
+             "interviewee": make_interviewee(people.driver).id, "start_at": base + timedelta(hours=i // 2),
+             "end_at": base + timedelta(hours=i // 2, minutes=30), "version": 1, "created_at": base, "updated_at": base}
         for i in range(250)
     ]).execute()
     seen = list_all(client, people.auth(people.driver), limit=7)

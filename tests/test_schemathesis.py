@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import hypothesis
 import pytest
-from hypothesis import strategies as st
 import schemathesis
+from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation.stateful.state_machine import DEFAULT_STATE_MACHINE_SETTINGS
