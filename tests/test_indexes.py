@@ -34,3 +34,12 @@ def test_list_query_uses_an_index(people, db, who, filters):
     for line in text.splitlines():
         assert not line.strip().startswith(("SCAN interview ", "SCAN t1")) or "INDEX" in line, text
         assert "Seq Scan on interview " not in line, text
+
+
+def test_migrate_again_changes_nothing(app, db):
+    """The session database was migrated at start-up; a second run applies nothing."""
+    from db import migrate
+
+    assert migrate() == []
+    tables = set(db.get_tables())
+    assert {"user", "interviewee", "interview", "event", "revoked_token", "idempotency_key"} <= tables
