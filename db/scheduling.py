@@ -98,10 +98,10 @@ def committed(work: Callable[[], T], recheck: Callable[[], None]) -> T:
     raise Conflict("too many concurrent changes to the same people; retry", code="contention")
 
 
-def interviewer_by_id(user_id: int, field: str = "interviewer_id") -> User:
+def interviewer_by_id(user_id: int) -> User:
     interviewer = User.get_or_none((User.id == user_id) & (User.role == "interviewer"))
     if interviewer is None:
-        raise Invalid(field, f"no interviewer with id {user_id}")
+        raise Invalid("interviewer_id", f"no interviewer with id {user_id}")
     return interviewer
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-from functools import cached_property
 from typing import Any
 
 import jsonschema_rs
@@ -89,28 +88,36 @@ def json_schema(schema: Any) -> Any:
     return plain
 
 
-_compiled: dict[int, tuple[dict, Any]] = {}
+_built: dict[tuple[int, str], tuple[dict, Any]] = {}
 
 
-def compiled(schema: dict):
-    """jsonschema-rs for `schema` (formats checked too), built once per schema.
+def built_once(kind: str, schema: dict, build) -> Any:
+    """`build(schema)`, made once per schema dict and kept.
 
     Connexion makes a validator object per request; the schema dicts live as long as the app.
     """
-    entry = _compiled.get(id(schema))
+    entry = _built.get((id(schema), kind))
     if entry is None or entry[0] is not schema:
-        # Connexion resolves $refs but also attaches the spec's `components`: not a schema.
-        own = {key: value for key, value in schema.items() if key != "components"}
-        entry = _compiled[id(schema)] = (schema, jsonschema_rs.Draft4Validator(
-            json_schema(own), validate_formats=True))
+        entry = _built[(id(schema), kind)] = (schema, build(schema))
     return entry[1]
+
+
+def compile_schema(schema: dict):
+    # Connexion resolves $refs but also attaches the spec's `components`: not a schema.
+    own = {key: value for key, value in schema.items() if key != "components"}
+    return jsonschema_rs.Draft4Validator(json_schema(own), validate_formats=True)
+
+
+def compiled(schema: dict):
+    """jsonschema-rs for `schema`, formats checked too."""
+    return built_once("compiled", schema, compile_schema)
 
 
 class JSONBody(JSONRequestBodyValidator):
     """Validates a JSON body and lists every schema error with its field path."""
 
-    @cached_property
-    def _validator(self) -> Draft4Validator:  # built once per operation, not per request
+    @property
+    def _validator(self) -> Draft4Validator:  # the oracle, only asked when a body is refused
         return Draft4RequestValidator(self._schema, format_checker=Draft4Validator.FORMAT_CHECKER)
 
     @property
@@ -142,8 +149,8 @@ class JSONBody(JSONRequestBodyValidator):
 class JSONResponse(JSONResponseBodyValidator):
     """Checks responses against the spec: compiled first, the stock validator on doubt."""
 
-    @cached_property
-    def validator(self) -> Draft4Validator:
+    @property
+    def validator(self) -> Draft4Validator:  # the oracle, only asked when a response is refused
         return Draft4ResponseValidator(self._schema, format_checker=Draft4Validator.FORMAT_CHECKER)
 
     @property
@@ -155,16 +162,10 @@ class JSONResponse(JSONResponseBodyValidator):
             super()._validate(body)
 
 
-_parameter_validators: dict[int, tuple[dict, Draft4Validator]] = {}
-
-
 def parameter_validator(param: dict) -> Draft4Validator:
     """The stock parameter validator (same schema, same format checker), built once."""
-    entry = _parameter_validators.get(id(param))
-    if entry is None or entry[0] is not param:
-        entry = _parameter_validators[id(param)] = (
-            param, Draft4Validator(param.get("schema", param), format_checker=draft4_format_checker))
-    return entry[1]
+    return built_once("parameter", param, lambda p: Draft4Validator(
+        p.get("schema", p), format_checker=draft4_format_checker))
 
 
 class Parameters(ParameterValidator):
