@@ -113,16 +113,22 @@ def compiled(schema: dict):
     return built_once("compiled", schema, compile_schema)
 
 
-class JSONBody(JSONRequestBodyValidator):
+class CompiledFirst:
+    """Ask the compiled validator first; only a refusal goes to the stock one (the oracle)."""
+
+    _schema: dict
+
+    @property
+    def _fast(self):
+        return compiled(self._schema)
+
+
+class JSONBody(CompiledFirst, JSONRequestBodyValidator):
     """Validates a JSON body and lists every schema error with its field path."""
 
     @property
     def _validator(self) -> Draft4Validator:  # the oracle, only asked when a body is refused
         return Draft4RequestValidator(self._schema, format_checker=Draft4Validator.FORMAT_CHECKER)
-
-    @property
-    def _fast(self):
-        return compiled(self._schema)
 
     async def _parse(self, stream, scope) -> Any:
         raw = b"".join([message async for message in stream])
@@ -146,16 +152,12 @@ class JSONBody(JSONRequestBodyValidator):
             raise invalid(detail, "invalid_body", errors)
 
 
-class JSONResponse(JSONResponseBodyValidator):
+class JSONResponse(CompiledFirst, JSONResponseBodyValidator):
     """Checks responses against the spec: compiled first, the stock validator on doubt."""
 
     @property
     def validator(self) -> Draft4Validator:  # the oracle, only asked when a response is refused
         return Draft4ResponseValidator(self._schema, format_checker=Draft4Validator.FORMAT_CHECKER)
-
-    @property
-    def _fast(self):
-        return compiled(self._schema)
 
     def _validate(self, body: dict) -> None:
         if not self._fast.is_valid(body):
