@@ -1,46 +1,51 @@
-"""Loading the copy of people from the wider platform: idempotent upserts, all or nothing."""
+"""The copy of people from the wider platform: one way to upsert them (the import command and
+the coordinators' PUTs), the rules that guard a change of role, and the directory's queries."""
 from __future__ import annotations
 
 from jsonschema import Draft202012Validator
+from peewee import SQL, NodeList, SqliteDatabase, Tuple
 
-from db import write_transaction
+from db import lockable, write_transaction
+from db.errors import Conflict, DomainError, Forbidden, Invalid
 from db.fields import utcnow
-from db.models import ROLES, Interviewee, User
+from db.models import ACTIVE, ROLES, Interview, Interviewee, User, database
 
-NULLABLE_TEXT = {"type": ["string", "null"], "maxLength": 50}
+# The bounds of a person's fields; openapi.yaml's UserUpsert and IntervieweeUpsert say the
+# same (tests/test_directory.py checks that they agree).
+NULLABLE_PHONE = {"type": ["string", "null"], "maxLength": 50}
 ID = {"type": "integer", "minimum": 1, "maximum": 9007199254740991}
+USER_PROPERTIES = {
+    "title": {"type": "string", "minLength": 1, "maxLength": 200},
+    "role": {"enum": list(ROLES)},
+    "phone_number": NULLABLE_PHONE,
+    "contact_phone_number": NULLABLE_PHONE,
+    "image": {"type": ["string", "null"], "maxLength": 2048},
+}
+INTERVIEWEE_PROPERTIES = {
+    "driver_id": ID,
+    "kind": {"type": "string", "minLength": 1, "maxLength": 50},
+    "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+}
+
+
+def file_records(properties: dict, required: list[str]) -> dict:
+    return {"type": "array", "items": {
+        "type": "object", "additionalProperties": False, "required": ["id", *required],
+        "properties": {"id": ID, **properties},
+    }}
+
+
 PEOPLE_FILE = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "users": {"type": "array", "items": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["id", "title", "role"],
-            "properties": {
-                "id": ID,
-                "title": {"type": "string", "minLength": 1, "maxLength": 200},
-                "role": {"enum": list(ROLES)},
-                "phone_number": NULLABLE_TEXT,
-                "contact_phone_number": NULLABLE_TEXT,
-                "image": {"type": ["string", "null"], "maxLength": 2048},
-            },
-        }},
-        "interviewees": {"type": "array", "items": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["id", "driver_id", "kind", "currency"],
-            "properties": {
-                "id": ID,
-                "driver_id": ID,
-                "kind": {"type": "string", "minLength": 1, "maxLength": 50},
-                "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
-            },
-        }},
+        "users": file_records(USER_PROPERTIES, ["title", "role"]),
+        "interviewees": file_records(INTERVIEWEE_PROPERTIES, ["driver_id", "kind", "currency"]),
     },
 }
-USER_FIELDS = ("title", "role", "phone_number", "contact_phone_number", "image")
-INTERVIEWEE_FIELDS = ("driver_id", "kind", "currency")
+USER_FIELDS = tuple(USER_PROPERTIES)
+INTERVIEWEE_FIELDS = tuple(INTERVIEWEE_PROPERTIES)
+CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 
 
 class PeopleFileError(ValueError):
@@ -55,30 +60,152 @@ def check_people_file(data: object) -> None:
         raise PeopleFileError(f"{where.lstrip('.') or 'file'}: {error.message}")
 
 
-def upsert(model, record: dict, fields: tuple[str, ...]) -> bool:
-    """Insert or update one row; True if anything changed (re-runs change nothing)."""
+def upsert(model, existing, record_id: int, record: dict, fields: tuple[str, ...]) -> str:
+    """Insert or update one row: CREATED, UPDATED or UNCHANGED (re-runs change nothing)."""
     values = {name: record.get(name) for name in fields}
-    existing = model.get_or_none(model.id == record["id"])
     if existing is not None and all(getattr(existing, n) == v for n, v in values.items()):
-        return False
+        return UNCHANGED
     values["updated_at"] = utcnow()
     if existing is None:
-        model.insert(id=record["id"], **values).execute()
-    else:
-        model.update(**values).where(model.id == record["id"]).execute()
-    return True
+        model.insert(id=record_id, **values).execute()
+        return CREATED
+    model.update(**values).where(model.id == record_id).execute()
+    return UPDATED
+
+
+def role_in_use(user: User) -> str | None:
+    """Why `user`'s role may not change now, or None when it may."""
+    if user.role == "interviewer" and Interview.select(Interview.id).where(
+            (Interview.interviewer == user.id) & Interview.status.in_(ACTIVE)).exists():
+        return f"user {user.id} is the interviewer of active interviews"
+    if user.role == "driver" and Interviewee.select(Interviewee.id).where(
+            Interviewee.driver == user.id).exists():
+        return f"user {user.id} is the driver of interviewees"
+    return None
+
+
+def refuse_unstorable(record: dict, fields: tuple[str, ...]) -> None:
+    """Text no database stores alike (NUL, lone surrogates) is refused on both backends."""
+    for name in fields:
+        value = record.get(name)
+        if isinstance(value, str) and any(c == "\x00" or "\ud800" <= c <= "\udfff" for c in value):
+            raise Invalid(name, "must not contain NUL characters or lone surrogates")
+
+
+def save_user(user_id: int, record: dict) -> str:
+    """Upsert a user (inside the caller's write transaction), guarding a change of role.
+
+    The row is locked (FOR UPDATE on PostgreSQL) before the check, so an interviewee being
+    given this driver waits for the change, and the change waits for it.
+    """
+    refuse_unstorable(record, USER_FIELDS)
+    existing = lockable(User.select().where(User.id == user_id), User).get_or_none()
+    if existing is not None and existing.role != record["role"]:
+        reason = role_in_use(existing)
+        if reason is not None:
+            raise Conflict(f"cannot change the role of user {user_id} from {existing.role} to "
+                           f"{record['role']}: {reason}", code="role_in_use")
+    return upsert(User, existing, user_id, record, USER_FIELDS)
+
+
+def save_interviewee(interviewee_id: int, record: dict) -> str:
+    """Upsert an interviewee (inside the caller's write transaction); its driver must be one."""
+    refuse_unstorable(record, INTERVIEWEE_FIELDS)
+    driver = User.select().where(User.id == record["driver_id"])
+    if not isinstance(database.obj, SqliteDatabase):
+        driver = driver.for_update("FOR KEY SHARE")  # a concurrent change of role waits
+    driver = driver.get_or_none()
+    if driver is None or driver.role != "driver":
+        raise Invalid("driver_id", f"{record['driver_id']} is not a user with role driver")
+    existing = Interviewee.get_or_none(Interviewee.id == interviewee_id)
+    return upsert(Interviewee, existing, interviewee_id, record, INTERVIEWEE_FIELDS)
+
+
+def require_coordinator(caller: User, what: str) -> None:
+    if caller.role != "coordinator":
+        raise Forbidden(f"only coordinators may {what}")
+
+
+def put_user(caller: User, user_id: int, record: dict) -> tuple[User, bool]:
+    """A coordinator's PUT of a user: the row as saved, and whether it was created."""
+    require_coordinator(caller, "create or update users")
+    with write_transaction():
+        outcome = save_user(user_id, record)
+    return User.get_by_id(user_id), outcome == CREATED
+
+
+def put_interviewee(caller: User, interviewee_id: int, record: dict) -> tuple[Interviewee, bool]:
+    """A coordinator's PUT of an interviewee: the row as saved (with its driver), created?"""
+    require_coordinator(caller, "create or update interviewees")
+    with write_transaction():
+        outcome = save_interviewee(interviewee_id, record)
+    return directory_interviewees().where(Interviewee.id == interviewee_id).get(), outcome == CREATED
 
 
 def import_people(data: object) -> dict[str, int]:
     """Upsert users then interviewees from a people file; nothing is written if any is bad."""
     check_people_file(data)
     users, interviewees = data.get("users", []), data.get("interviewees", [])
+    changed = {"users": 0, "interviewees": 0}
     with write_transaction():
-        changed_users = sum(upsert(User, u, USER_FIELDS) for u in users)
-        for index, record in enumerate(interviewees):
-            driver = User.get_or_none(User.id == record["driver_id"])
-            if driver is None or driver.role != "driver":
-                raise PeopleFileError(
-                    f"interviewees[{index}]: driver_id {record['driver_id']} is not a user with role driver")
-        changed = sum(upsert(Interviewee, i, INTERVIEWEE_FIELDS) for i in interviewees)
-    return {"users": changed_users, "interviewees": changed}
+        for kind, records, save in (("users", users, save_user),
+                                    ("interviewees", interviewees, save_interviewee)):
+            for index, record in enumerate(records):
+                try:
+                    changed[kind] += save(record["id"], record) != UNCHANGED
+                except DomainError as error:
+                    raise PeopleFileError(f"{kind}[{index}]: {error.detail}") from None
+    return changed
+
+
+def contains(field, text: str):
+    """`field` contains `text`, ignoring case, with `%`, `_` and `\\` taken literally."""
+    if "\x00" in text:  # no title holds one (see refuse_unstorable), and PostgreSQL refuses it
+        return SQL("1 = 0")
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    operator = "LIKE" if isinstance(database.obj, SqliteDatabase) else "ILIKE"
+    return NodeList((field, SQL(operator), pattern, SQL("ESCAPE '\\'")))
+
+
+def with_time_zone(query):
+    """Adds each interviewer's `time_zone` to `query`: "UTC" until interviewers have
+    schedules; then a LEFT JOIN on the schedule with COALESCE(time_zone, 'UTC')."""
+    return query.select_extend(SQL("'UTC'").alias("time_zone"))
+
+
+def interviewers_query(caller: User, q: str | None, after: tuple[str, int] | None):
+    """Users with role interviewer whose title contains `q`, by (title, id), after a keyset."""
+    if caller.role == "driver":
+        raise Forbidden("drivers may not list interviewers")
+    query = with_time_zone(User.select(User.id, User.title, User.contact_phone_number, User.image)
+                           .where(User.role == "interviewer"))
+    if q:
+        query = query.where(contains(User.title, q))
+    if after is not None:
+        query = query.where(Tuple(User.title, User.id) > Tuple(*after))
+    return query.order_by(User.title, User.id)
+
+
+def directory_interviewees():
+    """Interviewees joined with their driver (one query for a page)."""
+    return Interviewee.select(Interviewee, User).join(User, on=Interviewee.driver)
+
+
+def interviewees_query(caller: User, q: str | None, driver_id: int | None, after: int | None):
+    """The interviewees `caller` may see (a driver: their own), filtered, by id after `after`."""
+    query = directory_interviewees()
+    if caller.role == "driver":
+        query = query.where(Interviewee.driver == caller.id)
+    if driver_id is not None:
+        query = query.where(Interviewee.driver == driver_id)
+    if q:
+        query = query.where(contains(User.title, q))
+    if after is not None:
+        query = query.where(Interviewee.id > after)
+    return query.order_by(Interviewee.id)
+
+
+def page(query, limit: int) -> tuple[list, bool]:
+    """Up to `limit` rows of a keyset query, and whether there are more."""
+    rows = list(query.limit(limit + 1))
+    return rows[:limit], len(rows) > limit

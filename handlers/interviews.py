@@ -1,20 +1,13 @@
 """Interview operations: take validated arguments, call the rule, shape the answer."""
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import json
-from urllib.parse import urlencode
-
 from connexion import request
 from starlette.responses import Response
 
 from db import scheduling
-from db.errors import DomainError
 from db.scheduling import parse_instant, visible_interview
 from handlers.present import JSON, event, interview, interview_response
-from handlers.validation import invalid
+from handlers.paging import decode_cursor, encode_cursor, fingerprint, page_headers, row_id
 
 FILTERS = ("status", "kind", "interviewer_id", "interviewee_id", "start_from", "start_to",
            "updated_since")
@@ -101,42 +94,17 @@ def list_interviews(token_info: dict, limit: int = 25, cursor: str | None = None
     caller = token_info["caller"]
     filters = {k: v for k, v in filters.items() if k in FILTERS and v not in (None, [])}
     query_id = fingerprint(filters)
-    after = decode_cursor(cursor, query_id) if cursor else None
+    after = decode_cursor(cursor, query_id, start_and_id) if cursor else None
     rows, more = scheduling.page_of_interviews(caller, filters, after, limit)
-    next_cursor = encode_cursor(rows[-1], query_id) if more else None
-    headers = {"Content-Type": JSON}
-    if next_cursor:
-        query = [(k, v) for k, values in filters.items()
-                 for v in (values if isinstance(values, list) else [values])]
-        query += [("limit", limit), ("cursor", next_cursor)]
-        headers["Link"] = f'<{request.url.path}?{urlencode(query)}>; rel="next"'
-    return {"interviews": [interview(r, caller) for r in rows], "next_cursor": next_cursor}, 200, headers
+    next_cursor = encode_cursor([rows[-1].start_at.isoformat(), rows[-1].id], query_id) if more else None
+    return ({"interviews": [interview(r, caller) for r in rows], "next_cursor": next_cursor}, 200,
+            page_headers(filters, limit, next_cursor))
+
+
+def start_and_id(keys: list) -> tuple:
+    start, last_id = keys
+    return parse_instant(start, "cursor"), row_id(last_id)
 
 
 def if_match() -> str | None:
     return request.headers.get("if-match")
-
-
-def fingerprint(filters: dict) -> str:
-    """Identifies a query's filters, so a cursor is only honoured by the query it came from."""
-    canonical = json.dumps({k: sorted(v) if isinstance(v, list) else v for k, v in filters.items()},
-                           sort_keys=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
-
-
-def encode_cursor(last, query_id: str) -> str:
-    raw = json.dumps([last.start_at.isoformat(), last.id, query_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, query_id: str):
-    try:
-        start, last_id, cursor_query = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        after = (parse_instant(start, "cursor"), int(last_id))
-    except (ValueError, TypeError, AttributeError, binascii.Error, DomainError):
-        raise invalid("cursor: not a cursor this API issued", "invalid_cursor",
-                      [{"field": "cursor", "message": "not a cursor this API issued"}]) from None
-    if cursor_query != query_id:
-        raise invalid("cursor: the cursor belongs to a query with other filters", "invalid_cursor",
-                      [{"field": "cursor", "message": "belongs to a query with other filters"}])
-    return after

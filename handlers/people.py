@@ -1,8 +1,57 @@
-"""The caller, as this service knows them."""
+"""People: the caller, the directory of whom to book, and the coordinators' upserts."""
 from __future__ import annotations
 
+from db import people
 from handlers import present
+from handlers.paging import decode_cursor, encode_cursor, fingerprint, page_headers, row_id
 
 
 def show_me(token_info: dict):
     return {"user": present.user(token_info["caller"])}, 200, {"Content-Type": present.JSON}
+
+
+def list_interviewers(token_info: dict, limit: int = 25, cursor: str | None = None,
+                      q: str | None = None):
+    filters = {"q": q} if q else {}
+    query_id = fingerprint({"list": "interviewers", **filters})
+    after = decode_cursor(cursor, query_id, title_and_id) if cursor else None
+    rows, more = people.page(people.interviewers_query(token_info["caller"], q, after), limit)
+    next_cursor = encode_cursor([rows[-1].title, rows[-1].id], query_id) if more else None
+    return ({"interviewers": [present.interviewer_summary(r) for r in rows],
+             "next_cursor": next_cursor}, 200, page_headers(filters, limit, next_cursor))
+
+
+def list_interviewees(token_info: dict, limit: int = 25, cursor: str | None = None,
+                      q: str | None = None, driver_id: int | None = None):
+    filters = {k: v for k, v in (("q", q), ("driver_id", driver_id)) if v not in (None, "")}
+    query_id = fingerprint({"list": "interviewees", **filters})
+    after = decode_cursor(cursor, query_id, last_id) if cursor else None
+    query = people.interviewees_query(token_info["caller"], q, driver_id, after)
+    rows, more = people.page(query, limit)
+    next_cursor = encode_cursor([rows[-1].id], query_id) if more else None
+    return ({"interviewees": [present.candidacy(r) for r in rows], "next_cursor": next_cursor},
+            200, page_headers(filters, limit, next_cursor))
+
+
+def upsert_user(id: int, body: dict, token_info: dict):
+    user, created = people.put_user(token_info["caller"], id, body["user"])
+    return {"user": present.user(user)}, 201 if created else 200, {"Content-Type": present.JSON}
+
+
+def upsert_interviewee(id: int, body: dict, token_info: dict):
+    row, created = people.put_interviewee(token_info["caller"], id, body["interviewee"])
+    return ({"interviewee": present.candidacy(row)}, 201 if created else 200,
+            {"Content-Type": present.JSON})
+
+
+def title_and_id(keys: list) -> tuple[str, int]:
+    title, user_id = keys
+    if not isinstance(title, str) or "\x00" in title:
+        raise TypeError("not a title")
+    title.encode()  # a lone surrogate cannot be sent to the database: ValueError
+    return title, row_id(user_id)
+
+
+def last_id(keys: list) -> int:
+    (interviewee_id,) = keys
+    return row_id(interviewee_id)

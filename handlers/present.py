@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from db.fields import iso_utc as instant
-from db.models import Event, Interview, User
+from db.models import Event, Interview, Interviewee, User
 
 JSON = "application/json"
 
@@ -15,23 +15,35 @@ def user(person: User) -> dict:
     }
 
 
+def candidacy(interviewee: Interviewee) -> dict:
+    """An interviewee in the seed's shape, with its driver."""
+    driver = interviewee.driver
+    return {
+        "id": interviewee.id,
+        "currency": interviewee.currency,
+        "driver": {"id": driver.id, "image": driver.image,
+                   "phone_number": driver.phone_number, "title": driver.title},
+        "kind": interviewee.kind,
+        "updated_at": instant(interviewee.updated_at),
+    }
+
+
+def interviewer_summary(person: User) -> dict:
+    """A directory entry: who to book, and in which time zone they work."""
+    return {"id": person.id, "title": person.title,
+            "contact_phone_number": person.contact_phone_number, "image": person.image,
+            "time_zone": person.time_zone}
+
+
 def interview(row: Interview, caller: User) -> dict:
     interviewer, interviewee = row.interviewer, row.interviewee
-    driver = interviewee.driver
     return {
         "id": row.id,
         "amend_end_at": instant(row.amend_end_at),
         "amend_start_at": instant(row.amend_start_at),
         "amended_by": row.amended_by_id,
         "end_at": instant(row.end_at),
-        "interviewee": {
-            "id": interviewee.id,
-            "currency": interviewee.currency,
-            "driver": {"id": driver.id, "image": driver.image,
-                       "phone_number": driver.phone_number, "title": driver.title},
-            "kind": interviewee.kind,
-            "updated_at": instant(interviewee.updated_at),
-        },
+        "interviewee": candidacy(interviewee),
         "interviewee_id": interviewee.id,
         "interviewer": {"id": interviewer.id, "contact_phone_number": interviewer.contact_phone_number,
                         "image": interviewer.image, "title": interviewer.title},
