@@ -34,6 +34,8 @@ def open_database(url: str, max_connections: int = 64) -> Database:
                 "busy_timeout": 10_000,
             },
         )
+        # SQLite's LIKE folds ASCII only; searches compare lower-cased text as ILIKE does.
+        db.register_function(unicode_lower, "unicode_lower", 1, deterministic=True)
     elif scheme in ("postgres", "postgresql"):
         db = connect(
             url.replace(scheme + "://", "postgresql+pool://", 1),
@@ -44,6 +46,10 @@ def open_database(url: str, max_connections: int = 64) -> Database:
         raise ValueError(f"unsupported database URL scheme {scheme!r}: use sqlite:/// or postgresql://")
     database.initialize(db)
     return db
+
+
+def unicode_lower(text: str | None) -> str | None:
+    return None if text is None else text.lower()
 
 
 def write_transaction() -> AbstractContextManager:

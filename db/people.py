@@ -3,7 +3,7 @@ the coordinators' PUTs), the rules that guard a change of role, and the director
 from __future__ import annotations
 
 from jsonschema import Draft202012Validator
-from peewee import SQL, NodeList, SqliteDatabase, Tuple
+from peewee import SQL, NodeList, SqliteDatabase, Tuple, fn
 
 from db import lockable, write_transaction
 from db.errors import Conflict, DomainError, Forbidden, Invalid
@@ -163,8 +163,9 @@ def contains(field, text: str):
     if "\x00" in text:  # no title holds one (see refuse_unstorable), and PostgreSQL refuses it
         return SQL("1 = 0")
     pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    operator = "LIKE" if isinstance(database.obj, SqliteDatabase) else "ILIKE"
-    return NodeList((field, SQL(operator), pattern, SQL("ESCAPE '\\'")))
+    if isinstance(database.obj, SqliteDatabase):  # see db.open_database
+        return NodeList((fn.unicode_lower(field), SQL("LIKE"), pattern.lower(), SQL("ESCAPE '\\'")))
+    return NodeList((field, SQL("ILIKE"), pattern, SQL("ESCAPE '\\'")))
 
 
 def with_time_zone(query):

@@ -82,6 +82,12 @@ def test_interviewers_search_ignores_case_and_backslash_is_literal(client, peopl
     assert titles(interviewers(client, people, q=f"{word} BACK\\S")) == [f"{word} back\\slash"]
 
 
+def test_interviewers_search_ignores_case_beyond_ascii(client, people):
+    word = tag()
+    make_user("interviewer", title=f"{word} Élodie Ørsted")
+    assert titles(interviewers(client, people, q="éLODIE øRSTED")) == [f"{word} Élodie Ørsted"]
+
+
 def test_interviewers_lists_only_interviewers_in_the_summary_shape(client, people):
     word = tag()
     expected = make_user("interviewer", title=f"{word} one", contact_phone_number="+44 1",
