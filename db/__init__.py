@@ -105,6 +105,14 @@ def lockable(query, model):
     return query.for_update(of=model)
 
 
+def key_shared(query):
+    """`query` holding its rows FOR KEY SHARE until commit on PostgreSQL: they cannot be
+    locked FOR UPDATE (a change of role) meanwhile. SQLite's BEGIN IMMEDIATE suffices."""
+    if isinstance(database.obj, SqliteDatabase):
+        return query
+    return query.for_update("FOR KEY SHARE")
+
+
 TRANSIENT_SQLSTATES = ("40P01", "40001")  # deadlock detected, serialization failure
 
 

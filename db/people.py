@@ -5,7 +5,7 @@ from __future__ import annotations
 from jsonschema import Draft202012Validator
 from peewee import SQL, NodeList, SqliteDatabase, Tuple, fn
 
-from db import lockable, write_transaction
+from db import key_shared, lockable, write_transaction
 from db.errors import Conflict, DomainError, Forbidden, Invalid
 from db.fields import utcnow
 from db.models import ACTIVE, ROLES, Interview, Interviewee, User, database
@@ -111,10 +111,7 @@ def save_user(user_id: int, record: dict) -> str:
 def save_interviewee(interviewee_id: int, record: dict) -> str:
     """Upsert an interviewee (inside the caller's write transaction); its driver must be one."""
     refuse_unstorable(record, INTERVIEWEE_FIELDS)
-    driver = User.select().where(User.id == record["driver_id"])
-    if not isinstance(database.obj, SqliteDatabase):
-        driver = driver.for_update("FOR KEY SHARE")  # a concurrent change of role waits
-    driver = driver.get_or_none()
+    driver = key_shared(User.select().where(User.id == record["driver_id"])).get_or_none()
     if driver is None or driver.role != "driver":
         raise Invalid("driver_id", f"{record['driver_id']} is not a user with role driver")
     existing = Interviewee.get_or_none(Interviewee.id == interviewee_id)

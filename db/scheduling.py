@@ -14,6 +14,7 @@ from db import (
     Prepared,
     is_overlap_violation,
     is_transient,
+    key_shared,
     lockable,
     write_transaction,
 )
@@ -99,7 +100,10 @@ def committed(work: Callable[[], T], recheck: Callable[[], None]) -> T:
 
 
 def interviewer_by_id(user_id: int) -> User:
-    interviewer = User.get_or_none((User.id == user_id) & (User.role == "interviewer"))
+    """The interviewer with this id; in a transaction, a concurrent change of their role
+    (db.people.save_user locks the row FOR UPDATE) waits for it to commit, or it for that."""
+    query = User.select().where((User.id == user_id) & (User.role == "interviewer"))
+    interviewer = key_shared(query).get_or_none()
     if interviewer is None:
         raise Invalid("interviewer_id", f"no interviewer with id {user_id}")
     return interviewer
@@ -125,6 +129,7 @@ def book_interview(caller: User, fields: dict) -> Interview:
         raise Invalid("interviewee_id", f"no interviewee with id {fields['interviewee_id']}")
 
     def create() -> Interview:
+        interviewer_by_id(interviewer.id)  # again, in the transaction: the role is still theirs
         refuse_overlap(start_at, end_at, interviewer.id, interviewee.id)
         now = utcnow()
         interview = Interview.create(

@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -14,7 +16,7 @@ import yaml
 
 from db.people import INTERVIEWEE_PROPERTIES, USER_PROPERTIES, PeopleFileError, import_people
 from handlers.paging import fingerprint
-from tests.conftest import SECRET, book, bring_to, ids, make_interviewee, make_user
+from tests.conftest import SECRET, book, bring_to, ids, interview_body, make_interviewee, make_user
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "db" / "demo_people.json"
@@ -393,3 +395,32 @@ def test_interviewees_query_uses_an_index(people, db, who, own):
     text = plan(db, interviewees_query(getattr(people, who), None, driver_id, 5))
     assert "interviewee_driver_id" in text, text
     assert "TEMP B-TREE" not in text and "Seq Scan on interviewee" not in text, text
+
+
+def test_a_booking_waits_for_a_concurrent_change_of_role(client, people):
+    """The role is checked again inside the booking's transaction, after the change commits."""
+    from db import write_transaction
+    from db.models import database
+    from db.people import save_user
+
+    locked, errors = threading.Event(), []
+
+    def demote() -> None:
+        try:
+            with database.connection_context(), write_transaction():
+                save_user(people.interviewer.id, {"title": "demoted", "role": "driver"})
+                locked.set()
+                time.sleep(1)  # the booking below starts meanwhile and must wait
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+            locked.set()
+
+    worker = threading.Thread(target=demote)
+    worker.start()
+    assert locked.wait(10)
+    response = client.post("/api/v1/interviews", json=interview_body(people),
+                           headers=people.auth(people.coordinator))
+    worker.join(10)
+    assert not errors
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "interviewer_id"
