@@ -6,8 +6,8 @@ from starlette.responses import Response
 
 from db import scheduling
 from db.scheduling import parse_instant, visible_interview
-from handlers.present import JSON, event, interview, interview_response
 from handlers.paging import decode_cursor, encode_cursor, fingerprint, page_headers, row_id
+from handlers.present import JSON, event, interview, interview_response
 
 FILTERS = ("status", "kind", "interviewer_id", "interviewee_id", "start_from", "start_to",
            "updated_since")
