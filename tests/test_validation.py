@@ -60,6 +60,12 @@ def documents() -> list:
         {"interview": {"kind": "phone_call", "location": None}},
         {"amendment": {"start_at": "2025-11-21T09:00:00Z", "end_at": "2025-11-21T09:30:00+01:00"}},
         {"reason": "because"}, {},
+        # the people directory
+        {"interviewers": [{"id": 1, "title": "t", "contact_phone_number": None, "image": None,
+                           "time_zone": "UTC"}], "next_cursor": None},
+        {"interviewees": [interview["interviewee"]], "next_cursor": "c"},
+        {"interviewee": interview["interviewee"]},
+        {"interviewee": {"driver_id": 1, "kind": "interview", "currency": "GBP"}},
     ]
     docs = list(bases) + VALUES
     for base in bases:
