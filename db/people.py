@@ -2,8 +2,10 @@
 the coordinators' PUTs), the rules that guard a change of role, and the directory's queries."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from jsonschema import Draft202012Validator
-from peewee import SQL, NodeList, SqliteDatabase, Tuple, fn
+from peewee import SQL, IntegrityError, NodeList, SqliteDatabase, Tuple, fn
 
 from db import key_shared, lockable, write_transaction
 from db.errors import Conflict, DomainError, Forbidden, Invalid
@@ -123,19 +125,30 @@ def require_coordinator(caller: User, what: str) -> None:
         raise Forbidden(f"only coordinators may {what}")
 
 
+def saved(save: Callable[[int, dict], str], record_id: int, record: dict) -> str:
+    """`save` in its own write transaction. Two PUTs creating the same id at once (PostgreSQL
+    has no lock on a row not yet there): the loser's insert fails, and its retry updates."""
+    for attempt in range(2):
+        try:
+            with write_transaction():
+                return save(record_id, record)
+        except IntegrityError:
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
 def put_user(caller: User, user_id: int, record: dict) -> tuple[User, bool]:
     """A coordinator's PUT of a user: the row as saved, and whether it was created."""
     require_coordinator(caller, "create or update users")
-    with write_transaction():
-        outcome = save_user(user_id, record)
+    outcome = saved(save_user, user_id, record)
     return User.get_by_id(user_id), outcome == CREATED
 
 
 def put_interviewee(caller: User, interviewee_id: int, record: dict) -> tuple[Interviewee, bool]:
     """A coordinator's PUT of an interviewee: the row as saved (with its driver), created?"""
     require_coordinator(caller, "create or update interviewees")
-    with write_transaction():
-        outcome = save_interviewee(interviewee_id, record)
+    outcome = saved(save_interviewee, interviewee_id, record)
     return directory_interviewees().where(Interviewee.id == interviewee_id).get(), outcome == CREATED
 
 

@@ -423,3 +423,31 @@ def test_a_booking_waits_for_a_concurrent_change_of_role(client, people):
         demoted.result(timeout=10)
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["field"] == "interviewer_id"
+
+
+def test_two_puts_creating_the_same_user_at_once_both_succeed(people):
+    """The second waits for the first's insert, then updates (PostgreSQL: after a retry)."""
+    from db import write_transaction
+    from db.models import User, database
+    from db.people import put_user, save_user
+
+    user_id, locked = next(ids), threading.Event()
+
+    def create_first() -> None:
+        try:
+            with database.connection_context(), write_transaction():
+                save_user(user_id, {"title": "first", "role": "driver"})
+                locked.set()
+                time.sleep(1)  # the second PUT starts meanwhile and must wait
+        finally:
+            locked.set()
+
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(create_first)
+        assert locked.wait(10)
+        with database.connection_context():
+            user, created = put_user(people.coordinator, user_id, {"title": "second", "role": "driver"})
+        first.result(timeout=10)
+    assert (user.title, created) == ("second", False)
+    with database.connection_context():
+        assert User.get_by_id(user_id).title == "second"
