@@ -197,10 +197,10 @@ def lock_interviewer(interviewer_id: int) -> None:
 
 def bookings_of(interviewer_ids: list[int], low: datetime, high: datetime,
                 exclude_id: int | None = None) -> dict[int, list[tuple[datetime, datetime, int]]]:
-    """Active interviews of these interviewers starting in (low, high): one flat range query."""
+    """Active interviews of these interviewers starting in [low, high): one flat range query."""
     query = (Interview.select(Interview.id, Interview.interviewer, Interview.start_at, Interview.end_at)
              .where(Interview.interviewer.in_(interviewer_ids), Interview.status.in_(ACTIVE),
-                    Interview.start_at > low, Interview.start_at < high))
+                    Interview.start_at >= low, Interview.start_at < high))
     if exclude_id is not None:
         query = query.where(Interview.id != exclude_id)
     found: dict[int, list] = {i: [] for i in interviewer_ids}
@@ -239,9 +239,10 @@ def enforce(interviewer_id: int, start: datetime, end: datetime,
     if row is None:
         return
     rules = row.rules()
-    day_start, day_end = rules.day_bounds(rules.local_day(start))
-    low = min(day_start, start - MAX_DURATION - rules.buffer)
-    high = max(day_end, end + rules.buffer)
+    day_start, day_end = rules.day_bounds(rules.day_of(start))
+    buffer = timedelta(minutes=rules.buffer_minutes)
+    low = min(day_start, start - MAX_DURATION - buffer)
+    high = max(day_end, end + buffer)
     calendar = Calendar(rules, bookings_of([interviewer_id], low, high, exclude_id)[interviewer_id],
                         time_off_of([interviewer_id], start, end)[interviewer_id])
     broken = calendar.broken(start, end, utcnow(), override)

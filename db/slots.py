@@ -6,7 +6,6 @@ no database, no clock. `db.schedules` feeds it from the database; a property tes
 from __future__ import annotations
 
 import bisect
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -38,12 +37,15 @@ class Rules:
     def __post_init__(self) -> None:
         object.__setattr__(self, "zone", ZoneInfo(self.time_zone))
 
-    @property
-    def buffer(self) -> timedelta:
-        return timedelta(minutes=self.buffer_minutes)
-
-    def local_day(self, instant: datetime) -> date:
-        return instant.astimezone(self.zone).date()
+    def day_of(self, instant: datetime) -> date:
+        """The local day holding `instant`: the one whose midnights (`day_bounds`) enclose it."""
+        day = instant.astimezone(self.zone).date()
+        low, high = self.day_bounds(day)
+        if instant < low:
+            return day - timedelta(days=1)
+        if instant >= high:
+            return day + timedelta(days=1)
+        return day
 
     def day_bounds(self, day: date) -> tuple[datetime, datetime]:
         """The UTC instants of the local midnights starting and ending `day`."""
@@ -68,53 +70,75 @@ Interval = tuple[datetime, datetime]
 Booking = tuple[datetime, datetime, int]  # start, end, interview id
 
 
+def ms(instant: datetime) -> int:
+    """Milliseconds since the epoch: the calendar compares integers, not datetimes."""
+    return round(instant.timestamp() * 1000)
+
+
+MINUTE = 60_000
+LONGEST = 8 * 60 * MINUTE  # an interview lasts at most 8 hours
+
+
 class Calendar:
     """One interviewer's rules with their active bookings and time off, ready to be asked
-    about many slots (bookings sorted once, day counts and periods computed once a day)."""
+    about many slots: bookings sorted once, each local day worked out once, times compared
+    as integer milliseconds (the per-slot work is a few bisections)."""
 
     def __init__(self, rules: Rules, bookings: Iterable[Booking], time_off: Iterable[Interval]) -> None:
         self.rules = rules
-        self.bookings = sorted(bookings)
-        self.starts = [b[0] for b in self.bookings]
-        self.time_off = sorted(time_off)
-        self.per_day = Counter(rules.local_day(b[0]) for b in self.bookings)
-        self.period_cache: dict[date, list[Interval]] = {}
+        ordered = sorted(bookings)
+        self.starts = [ms(b[0]) for b in ordered]
+        self.ends = [ms(b[1]) for b in ordered]
+        self.ids = [b[2] for b in ordered]
+        self.time_off = [(ms(a), ms(b)) for a, b in time_off]
+        self.buffer = rules.buffer_minutes * MINUTE
+        self.notice = rules.minimum_notice_minutes * MINUTE
+        self.day: tuple[int, int, int, list[tuple[int, int]]] | None = None
 
-    def near(self, start: datetime, end: datetime, margin: timedelta) -> list[Booking]:
-        """Bookings within `margin` of [start, end) (overlapping it when margin is 0)."""
+    def near(self, start: int, end: int, margin: int) -> list[int]:
+        """Ids of bookings within `margin` ms of [start, end) (overlapping it when 0)."""
         # Bookings of one interviewer never overlap each other and last at most 8 hours.
-        first = bisect.bisect_left(self.starts, start - margin - timedelta(hours=8))
+        first = bisect.bisect_left(self.starts, start - margin - LONGEST)
         last = bisect.bisect_left(self.starts, end + margin)
-        return [b for b in self.bookings[first:last] if b[1] > start - margin]
+        return [self.ids[k] for k in range(first, last) if self.ends[k] > start - margin]
 
-    def working(self, start: datetime, end: datetime) -> bool:
-        day = self.rules.local_day(start)
-        for candidate in (day - timedelta(days=1), day):
-            periods = self.period_cache.get(candidate)
-            if periods is None:
-                periods = self.period_cache[candidate] = self.rules.periods(candidate)
-            if any(p_start <= start and end <= p_end for p_start, p_end in periods):
-                return True
-        return False
+    def local_day(self, start: int) -> tuple[int, int, int, list[tuple[int, int]]]:
+        """(midnight, next midnight, bookings starting between, working periods of that day
+        and the one before) for the local day holding `start`; the last one is kept."""
+        day = self.day
+        if day is None or not day[0] <= start < day[1]:
+            rules = self.rules
+            date_ = rules.day_of(datetime.fromtimestamp(start / 1000, UTC))
+            low, high = (ms(b) for b in rules.day_bounds(date_))
+            count = bisect.bisect_left(self.starts, high) - bisect.bisect_left(self.starts, low)
+            periods = [] if rules.working_hours is None else [
+                (ms(a), ms(b)) for d in (date_ - timedelta(days=1), date_) for a, b in rules.periods(d)]
+            day = self.day = (low, high, count, periods)
+        return day
 
     def broken(self, start: datetime, end: datetime, now: datetime,
                override: bool = False) -> tuple[str, list[int]] | None:
         """The first rule [start, end) breaks, with the interviews it collides with; or None."""
+        return self.broken_ms(ms(start), ms(end), ms(now), override)
+
+    def broken_ms(self, start: int, end: int, now: int,
+                  override: bool = False) -> tuple[str, list[int]] | None:
         rules = self.rules
-        clashes = self.near(start, end, timedelta(0))
+        clashes = self.near(start, end, 0)
         if clashes:
-            return "overlap", [b[2] for b in clashes]
-        if rules.buffer_minutes:
-            close = self.near(start, end, rules.buffer)
+            return "overlap", clashes
+        if self.buffer:
+            close = self.near(start, end, self.buffer)
             if close:
-                return "buffer", [b[2] for b in close]
+                return "buffer", close
         if not override and any(t_start < end and start < t_end for t_start, t_end in self.time_off):
             return "time_off", []
-        if rules.daily_limit is not None and self.per_day[rules.local_day(start)] >= rules.daily_limit:
+        if rules.daily_limit is not None and self.local_day(start)[2] >= rules.daily_limit:
             return "daily_limit", []
-        if not override and rules.working_hours is not None and not self.working(start, end):
+        if not override and rules.working_hours is not None and not any(
+                p_start <= start and end <= p_end for p_start, p_end in self.local_day(start)[3]):
             return "outside_working_hours", []
-        if not override and start < now + timedelta(minutes=rules.minimum_notice_minutes):
+        if not override and start < now + self.notice:
             return "too_soon", []
         return None
 
@@ -133,8 +157,6 @@ def candidates(start: datetime, end: datetime, duration: timedelta, step_minutes
     return found
 
 
-def busy(intervals: Sequence[Interval], start: datetime, end: datetime) -> bool:
-    return any(b_start < end and start < b_end for b_start, b_end in intervals)
 
 
 def offer(slots: Iterable[Interval], interviewee_busy: Sequence[Interval],
@@ -144,13 +166,16 @@ def offer(slots: Iterable[Interval], interviewee_busy: Sequence[Interval],
     and, over every candidate, how many (candidate, interviewer) pairs each rule removed."""
     offered: list[tuple[datetime, datetime, list[int]]] = []
     excluded = dict.fromkeys(RULES, 0)
+    taken = [(ms(a), ms(b)) for a, b in interviewee_busy]
+    now_ms = ms(now)
     for start, end in slots:
-        if busy(interviewee_busy, start, end):
+        start_ms, end_ms = ms(start), ms(end)
+        if any(b_start < end_ms and start_ms < b_end for b_start, b_end in taken):
             excluded["overlap"] += len(calendars)
             continue
         free = []
         for interviewer_id, calendar in calendars.items():
-            broken = calendar.broken(start, end, now)
+            broken = calendar.broken_ms(start_ms, end_ms, now_ms)
             if broken is None:
                 free.append(interviewer_id)
             else:

@@ -175,3 +175,13 @@ def test_accept_rechecks_the_rules(client, people: People):
     assert put_schedule(client, people).status_code == 200  # the rules arrive after the proposal
     accepted = client.post(f"{path}/amendment/accept", headers=people.auth(people.interviewer))
     assert (accepted.status_code, accepted.json()["code"]) == (422, "outside_working_hours")
+
+
+def test_a_booking_at_local_midnight_counts_toward_that_days_limit(client, people: People):
+    limited = {**SCHEDULE, "time_zone": "UTC", "working_hours": None, "buffer_minutes": 0,
+               "daily_limit": 1, "minimum_notice_minutes": 0}
+    assert put_schedule(client, people, limited).status_code == 200
+    day = MONDAY + timedelta(days=28)
+    assert create(client, people, day).status_code == 200
+    later = create(client, people, day + timedelta(hours=10))
+    assert (later.status_code, later.json()["code"]) == (409, "daily_limit")

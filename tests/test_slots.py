@@ -98,3 +98,21 @@ def test_offer_counts_each_pair_once_and_stops_at_the_limit():
     assert offered == [(at(2031, 1, 6, 9), at(2031, 1, 6, 10), [1])]
     # 9:00: busy for 2; 9:30 and 10:00: the interviewee is busy (both pairs each).
     assert excluded["overlap"] == 1 + 2 + 2
+
+
+def test_every_instant_has_one_local_day_even_where_dst_skips_midnight():
+    # Chile moves its clocks at midnight: on 7 September 2031 local 00:00 does not exist.
+    for zone in ("America/Santiago", "Europe/London", "Asia/Kathmandu", "Pacific/Chatham"):
+        rules = Rules(zone)
+        for quarter in range(4 * 24 * 4):
+            instant = at(2031, 9, 5) + timedelta(minutes=15 * quarter)
+            low, high = rules.day_bounds(rules.day_of(instant))
+            assert low <= instant < high, (zone, instant)
+
+
+def test_a_booking_at_local_midnight_counts_for_that_day():
+    rules = Rules("Europe/Paris", None, daily_limit=1)
+    midnight = at(2031, 1, 5, 23)  # 00:00 on the 6th in Paris
+    calendar = Calendar(rules, [(midnight, midnight + timedelta(minutes=30), 1)], [])
+    assert calendar.broken(at(2031, 1, 6, 15), at(2031, 1, 6, 16), PAST)[0] == "daily_limit"
+    assert calendar.broken(at(2031, 1, 5, 15), at(2031, 1, 5, 16), PAST) is None
