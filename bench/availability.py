@@ -26,11 +26,11 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from db import migrate  # noqa: E402
-from db.models import database  # noqa: E402
-from handlers.app import create_app  # noqa: E402
-from handlers.auth import issue_token  # noqa: E402
-from handlers.settings import Settings  # noqa: E402
+from db import migrate
+from db.models import database
+from handlers.app import create_app
+from handlers.auth import issue_token
+from handlers.settings import Settings
 
 SECRET = "bench-secret-that-is-long-enough-for-hs256"
 INTERVIEWERS = [1001, 1002, 1003, 1004, 1005]
@@ -48,7 +48,7 @@ def load(rows: int) -> None:
               f"({DRIVER}, 'Driver', 'driver', {now})"]
     people += [f"({i}, 'Interviewer {i}', 'interviewer', {now})" for i in INTERVIEWERS]
     database.execute_sql('INSERT INTO "user" (id, title, role, updated_at) VALUES ' + ", ".join(people))
-    series = ("generate_series(1, %d) AS s(n)" % INTERVIEWEES) if pg else \
+    series = f"generate_series(1, {INTERVIEWEES}) AS s(n)" if pg else \
         f"(WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {INTERVIEWEES}) SELECT n FROM s) s"
     database.execute_sql(f"INSERT INTO interviewee (id, driver_id, kind, currency, updated_at) "
                          f"SELECT n, {DRIVER}, 'interview', 'GBP', {now} FROM {series}")
@@ -116,9 +116,8 @@ def main() -> None:
             app = create_app(Settings(database_url=url, jwt_secret=SECRET, env="production"))
             migrate()
             began = time.perf_counter()
-            with database.connection_context():
-                with database.atomic():
-                    load(args.rows)
+            with database.connection_context(), database.atomic():
+                load(args.rows)
             print(f"loaded {args.rows} interviews in {time.perf_counter() - began:.1f} s ({url.split(':')[0]})")
             token = issue_token(Settings(database_url=url, jwt_secret=SECRET), COORDINATOR)
             with app.test_client() as client:

@@ -51,7 +51,7 @@ class Schedule(BaseModel):
 
     def shown(self) -> dict:
         return {"time_zone": self.time_zone,
-                "working_hours": None if self.working_hours is None else json.loads(self.working_hours),
+                "working_hours": self.working_hours and json.loads(self.working_hours),
                 "buffer_minutes": self.buffer_minutes, "daily_limit": self.daily_limit,
                 "minimum_notice_minutes": self.minimum_notice_minutes}
 
@@ -169,7 +169,8 @@ def add_time_off(caller: User, interviewer_id: int, start_at: datetime, end_at: 
     with write_transaction():
         manageable(caller, interviewer_id)
         lock_interviewer(interviewer_id)
-        if TimeOff.select().where(TimeOff.interviewer == interviewer_id).count() >= MAX_TIME_OFF_ENTRIES:
+        entries = TimeOff.select().where(TimeOff.interviewer == interviewer_id).count()
+        if entries >= MAX_TIME_OFF_ENTRIES:
             raise Invalid("time_off", f"an interviewer has at most {MAX_TIME_OFF_ENTRIES} entries "
                           "of time off; delete past ones first")
         return TimeOff.create(interviewer=interviewer_id, start_at=start_at, end_at=end_at,
@@ -198,7 +199,8 @@ def lock_interviewer(interviewer_id: int) -> None:
 def bookings_of(interviewer_ids: list[int], low: datetime, high: datetime,
                 exclude_id: int | None = None) -> dict[int, list[tuple[datetime, datetime, int]]]:
     """Active interviews of these interviewers starting in [low, high): one flat range query."""
-    query = (Interview.select(Interview.id, Interview.interviewer, Interview.start_at, Interview.end_at)
+    query = (Interview
+             .select(Interview.id, Interview.interviewer, Interview.start_at, Interview.end_at)
              .where(Interview.interviewer.in_(interviewer_ids), Interview.status.in_(ACTIVE),
                     Interview.start_at >= low, Interview.start_at < high))
     if exclude_id is not None:

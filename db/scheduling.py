@@ -19,7 +19,6 @@ from db import (
 )
 from db.errors import Conflict, Forbidden, Invalid, InvalidTransition, NotFound
 from db.fields import iso_utc, utcnow
-from db.schedules import enforce, overriding
 from db.models import (
     ACTIVE,
     ROLES,
@@ -30,6 +29,7 @@ from db.models import (
     check_location,
     check_times,
 )
+from db.schedules import enforce, overriding
 
 T = TypeVar("T")
 

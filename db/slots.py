@@ -84,7 +84,8 @@ class Calendar:
     about many slots: bookings sorted once, each local day worked out once, times compared
     as integer milliseconds (the per-slot work is a few bisections)."""
 
-    def __init__(self, rules: Rules, bookings: Iterable[Booking], time_off: Iterable[Interval]) -> None:
+    def __init__(self, rules: Rules, bookings: Iterable[Booking],
+                 time_off: Iterable[Interval]) -> None:
         self.rules = rules
         ordered = sorted(bookings)
         self.starts = [ms(b[0]) for b in ordered]
@@ -111,8 +112,9 @@ class Calendar:
             date_ = rules.day_of(datetime.fromtimestamp(start / 1000, UTC))
             low, high = (ms(b) for b in rules.day_bounds(date_))
             count = bisect.bisect_left(self.starts, high) - bisect.bisect_left(self.starts, low)
+            days = (date_ - timedelta(days=1), date_)
             periods = [] if rules.working_hours is None else [
-                (ms(a), ms(b)) for d in (date_ - timedelta(days=1), date_) for a, b in rules.periods(d)]
+                (ms(a), ms(b)) for d in days for a, b in rules.periods(d)]
             day = self.day = (low, high, count, periods)
         return day
 
@@ -131,7 +133,8 @@ class Calendar:
             close = self.near(start, end, self.buffer)
             if close:
                 return "buffer", close
-        if not override and any(t_start < end and start < t_end for t_start, t_end in self.time_off):
+        if not override and any(off_start < end and start < off_end
+                                for off_start, off_end in self.time_off):
             return "time_off", []
         if rules.daily_limit is not None and self.local_day(start)[2] >= rules.daily_limit:
             return "daily_limit", []
@@ -143,7 +146,8 @@ class Calendar:
         return None
 
 
-def candidates(start: datetime, end: datetime, duration: timedelta, step_minutes: int) -> list[Interval]:
+def candidates(start: datetime, end: datetime, duration: timedelta,
+               step_minutes: int) -> list[Interval]:
     """Slots of `duration` inside [start, end] starting at whole multiples of `step_minutes`
     counted from each midnight UTC."""
     found = []
