@@ -10,12 +10,19 @@ import json
 from datetime import datetime, timedelta
 from zoneinfo import available_timezones
 
-from peewee import BigAutoField, CharField, ForeignKeyField, IntegerField, TextField
+from peewee import (
+    BigAutoField,
+    CharField,
+    ForeignKeyField,
+    IntegerField,
+    SqliteDatabase,
+    TextField,
+)
 
-from db import lockable, write_transaction
+from db import write_transaction
 from db.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed, Unworkable
 from db.fields import UTCDateTimeField, utcnow
-from db.models import ACTIVE, MAX_DURATION, BaseModel, Interview, User
+from db.models import ACTIVE, MAX_DURATION, BaseModel, Interview, User, database
 from db.slots import DAYS, RULES, Calendar, Rules, minutes_of
 
 MAX_TIME_OFF = timedelta(days=92)
@@ -190,10 +197,14 @@ def lock_interviewer(interviewer_id: int) -> None:
     """Serialize the bookings of one interviewer (PostgreSQL: a row lock until commit).
 
     Exclusion constraints cannot express buffers or daily limits, so every booking of an
-    interviewer takes this lock before reading what it checks. SQLite's BEGIN IMMEDIATE
-    already lets one writer at a time in.
+    interviewer takes this lock before reading what it checks. `FOR NO KEY UPDATE` conflicts
+    with itself but not with the key-share locks of foreign-key checks, so other writes that
+    merely name the interviewer (history entries, proposals) do not wait on it. SQLite's
+    BEGIN IMMEDIATE already lets one writer at a time in.
     """
-    list(lockable(User.select(User.id).where(User.id == interviewer_id), User))
+    if isinstance(database.obj, SqliteDatabase):
+        return
+    list(User.select(User.id).where(User.id == interviewer_id).for_update("FOR NO KEY UPDATE"))
 
 
 def bookings_of(interviewer_ids: list[int], low: datetime, high: datetime,

@@ -11,7 +11,7 @@ from tests.conftest import People, interview_body, make_interviewee, serving
 from tests.test_race import hammer
 from tests.test_schedules import SCHEDULE
 
-ATTEMPTS = 12
+ATTEMPTS = 20
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +31,8 @@ def test_concurrent_bookings_respect_the_daily_limit(client, server, people: Peo
     with_schedule(client, people, daily_limit=3, buffer_minutes=0)
     day = datetime(2037, 4, 6, 6, tzinfo=UTC)
     requests = []
-    for n in range(ATTEMPTS):  # each alone is fine: its own hour, its own interviewee
-        begin = day + timedelta(hours=n)
+    for n in range(ATTEMPTS):  # each alone is fine: its own half-hour (one local day), interviewee
+        begin = day + timedelta(minutes=30 * n)
         requests.append((people.auth(people.coordinator),
                          interview_body(people, begin.isoformat(), (begin + timedelta(minutes=30)).isoformat(),
                                         interviewee_id=make_interviewee(people.driver).id)))
