@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import available_timezones
 
 from peewee import (
@@ -26,6 +26,8 @@ from db.models import ACTIVE, MAX_DURATION, BaseModel, Interview, User, database
 from db.slots import DAYS, RULES, Calendar, Rules, minutes_of
 
 MAX_TIME_OFF = timedelta(days=92)
+# Local-time arithmetic needs room around an instant; years 1900 to 9000 leave it.
+EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
 MAX_TIME_OFF_ENTRIES = 200
 DEFAULT = {"time_zone": "UTC", "working_hours": None, "buffer_minutes": 0, "daily_limit": None,
            "minimum_notice_minutes": 0}
@@ -171,6 +173,8 @@ def add_time_off(caller: User, interviewer_id: int, start_at: datetime, end_at: 
                  reason: str | None) -> TimeOff:
     if end_at <= start_at:
         raise Invalid("time_off.end_at", "must be after start_at")
+    if not EARLIEST <= start_at < end_at <= LATEST:
+        raise Invalid("time_off.start_at", "time off lies between the years 1900 and 9000")
     if end_at - start_at > MAX_TIME_OFF:
         raise Invalid("time_off.end_at", "one entry of time off lasts at most 92 days; add several")
     with write_transaction():
@@ -251,6 +255,9 @@ def enforce(interviewer_id: int, start: datetime, end: datetime,
     row = Schedule.get_or_none(Schedule.interviewer == interviewer_id)
     if row is None:
         return
+    if not EARLIEST <= start < end <= LATEST:
+        raise Invalid("start_at", "an interviewer with a schedule is booked between the years "
+                      "1900 and 9000")
     rules = row.rules()
     day_start, day_end = rules.day_bounds(rules.day_of(start))
     buffer = timedelta(minutes=rules.buffer_minutes)

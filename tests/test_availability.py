@@ -62,6 +62,10 @@ def test_who_may_ask(client, people: People):
     too_long = {"from": "2031-05-01T00:00:00Z", "to": "2031-06-02T00:00:00Z"}
     assert ask(client, people, **too_long).status_code == 422
     assert ask(client, people, interviewers=list(range(1, 12)), **window).status_code == 400
+    ancient = {"from": "0001-01-01T00:00:00Z", "to": "0001-01-02T00:00:00Z"}
+    assert ask(client, people, **ancient).status_code == 422
+    last = {"from": "9999-12-30T00:00:00Z", "to": "9999-12-31T23:59:00Z"}
+    assert ask(client, people, **last).status_code == 422
 
 
 def test_limit_and_an_empty_answer_explains_itself(client, people: People):

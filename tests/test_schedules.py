@@ -91,6 +91,8 @@ def test_time_off_list_add_delete(client, people: People):
     assert client.delete(f"{path}/{entry['id']}", headers=people.auth(people.other_interviewer)).status_code == 404
     assert client.delete(f"{path}/{entry['id']}", headers=people.auth(people.coordinator)).status_code == 204
     assert client.delete(f"{path}/{entry['id']}", headers=people.auth(people.coordinator)).status_code == 404
+    ancient = {"time_off": {"start_at": "0001-01-01T00:00:00Z", "end_at": "0001-01-02T00:00:00Z"}}
+    assert client.post(path, json=ancient, headers=people.auth(people.interviewer)).status_code == 422
     backwards = {"time_off": {"start_at": "2031-08-04T00:00:00Z", "end_at": "2031-08-03T00:00:00Z"}}
     assert client.post(path, json=backwards, headers=people.auth(people.interviewer)).status_code == 422
     too_long = {"time_off": {"start_at": "2031-01-01T00:00:00Z", "end_at": "2031-06-01T00:00:00Z"}}
@@ -119,6 +121,8 @@ def test_each_rule_refuses_with_its_code_in_order(client, people: People):
     assert third.status_code == 200
     fourth = create(client, people, MONDAY + timedelta(hours=15), interviewee_id=make_interviewee(people.driver).id)
     assert (fourth.status_code, fourth.json()["code"]) == (409, "daily_limit")
+    for extreme in (datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 12, tzinfo=UTC)):
+        assert create(client, people, extreme).status_code == 422
     evening = create(client, people, MONDAY + timedelta(days=1, hours=17))
     assert (evening.status_code, evening.json()["code"]) == (422, "outside_working_hours")
     soon = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=30)
