@@ -96,12 +96,17 @@ class Calendar:
         self.notice = rules.minimum_notice_minutes * MINUTE
         self.day: tuple[int, int, int, list[tuple[int, int]]] | None = None
 
-    def near(self, start: int, end: int, margin: int) -> list[int]:
-        """Ids of bookings within `margin` ms of [start, end) (overlapping it when 0)."""
+    def near(self, start: int, end: int) -> tuple[list[int], list[int]]:
+        """Ids of the bookings overlapping [start, end), and of those within the buffer."""
         # Bookings of one interviewer never overlap each other and last at most 8 hours.
-        first = bisect.bisect_left(self.starts, start - margin - LONGEST)
-        last = bisect.bisect_left(self.starts, end + margin)
-        return [self.ids[k] for k in range(first, last) if self.ends[k] > start - margin]
+        starts, margin = self.starts, self.buffer
+        first = bisect.bisect_left(starts, start - margin - LONGEST)
+        last = bisect.bisect_left(starts, end + margin)
+        if first == last:
+            return [], []
+        ends, ids = self.ends, self.ids
+        close = [k for k in range(first, last) if ends[k] > start - margin]
+        return [ids[k] for k in close if starts[k] < end and ends[k] > start], [ids[k] for k in close]
 
     def local_day(self, start: int) -> tuple[int, int, int, list[tuple[int, int]]]:
         """(midnight, next midnight, bookings starting between, working periods of that day
@@ -126,19 +131,17 @@ class Calendar:
     def broken_ms(self, start: int, end: int, now: int,
                   override: bool = False) -> tuple[str, list[int]] | None:
         rules = self.rules
-        clashes = self.near(start, end, 0)
+        clashes, close = self.near(start, end)
         if clashes:
             return "overlap", clashes
-        if self.buffer:
-            close = self.near(start, end, self.buffer)
-            if close:
-                return "buffer", close
-        if not override and any(off_start < end and start < off_end
-                                for off_start, off_end in self.time_off):
+        if close:
+            return "buffer", close
+        if self.time_off and not override and any(
+                off_start < end and start < off_end for off_start, off_end in self.time_off):
             return "time_off", []
         if rules.daily_limit is not None and self.local_day(start)[2] >= rules.daily_limit:
             return "daily_limit", []
-        if not override and rules.working_hours is not None and not any(
+        if rules.working_hours is not None and not override and not any(
                 p_start <= start and end <= p_end for p_start, p_end in self.local_day(start)[3]):
             return "outside_working_hours", []
         if not override and start < now + self.notice:
@@ -174,7 +177,7 @@ def offer(slots: Iterable[Interval], interviewee_busy: Sequence[Interval],
     now_ms = ms(now)
     for start, end in slots:
         start_ms, end_ms = ms(start), ms(end)
-        if any(b_start < end_ms and start_ms < b_end for b_start, b_end in taken):
+        if taken and any(b_start < end_ms and start_ms < b_end for b_start, b_end in taken):
             excluded["overlap"] += len(calendars)
             continue
         free = []
