@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from db.models import Interview, database
@@ -23,7 +23,7 @@ def hhmm(minutes: int) -> str:
 period = st.tuples(st.integers(0, 47), st.integers(1, 16)).map(
     lambda t: {"start": hhmm(t[0] * 30), "end": hhmm(min(t[0] * 30 + t[1] * 30, 1440))})
 hours = st.one_of(st.none(), st.dictionaries(st.sampled_from(DAYS), st.lists(period, max_size=1),
-                                             max_size=7))
+                                             min_size=3, max_size=7))
 schedule = st.fixed_dictionaries({
     "time_zone": st.sampled_from(ZONES), "working_hours": hours,
     "buffer_minutes": st.sampled_from([0, 5, 10, 30]),
@@ -92,6 +92,7 @@ def test_offered_slots_are_bookable_and_the_rest_are_not(client, people: People,
     everything = candidates(start, end, timedelta(minutes=data["duration"]), data["step"])
     assert sum(response.json()["excluded"].values()) == len(everything) - len(offered)
     offered_list = sorted(offered)
+    event("some slots offered" if offered else "no slot offered")
     for slot_start, slot_end in offered_list[:1] + offered_list[-1:]:
         booked = attempt(client, people, interviewer, interviewee,
                          datetime.fromisoformat(slot_start), datetime.fromisoformat(slot_end))
@@ -101,6 +102,7 @@ def test_offered_slots_are_bookable_and_the_rest_are_not(client, people: People,
                 Interview.id == booked.json()["interview"]["id"]).execute()
     refused = [(s, e) for s, e in everything if (iso(s).replace("Z", ".000Z"),
                                                   iso(e).replace("Z", ".000Z")) not in offered]
+    event("some candidates refused" if refused else "every candidate offered")
     for slot_start, slot_end in refused[:2] + refused[-1:]:
         answer = attempt(client, people, interviewer, interviewee, slot_start, slot_end)
         assert answer.status_code in (409, 422), (slot_start, answer.text)
