@@ -7,7 +7,7 @@ WORKERS ?= 1
 DEMO_USERS := 1015 1014 1016 1012 1013
 RUN_ENV := INTERVIEWS_DATABASE_URL=$${INTERVIEWS_DATABASE_URL:-sqlite:///var/interviews.db}
 
-.PHONY: run test bench clean
+.PHONY: run test bench bench-availability clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,3 +47,8 @@ clean:
 bench: $(BIN)/.installed
 	@command -v wrk >/dev/null || apt-get install -y wrk || (apt-get update && apt-get install -y wrk)
 	$(BIN)/python bench/run.py
+
+# Availability over 1,000,000 interviews, on SQLite and (when BENCH_DATABASE_URL is set) PostgreSQL.
+bench-availability: $(BIN)/.installed
+	$(BIN)/python bench/availability.py
+	@if [ -n "$$BENCH_DATABASE_URL" ]; then $(BIN)/python bench/availability.py --database-url "$$BENCH_DATABASE_URL"; fi

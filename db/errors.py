@@ -26,6 +26,17 @@ class Invalid(DomainError):
         super().__init__(f"{field}: {message}", errors=[{"field": field, "message": message}])
 
 
+class Unworkable(DomainError):
+    """Well-formed and consistent, but against a rule of the world (working hours, notice)."""
+
+    status = 422
+    title = "Unprocessable Content"
+
+    def __init__(self, detail: str, code: str = "invalid", **extra: object) -> None:
+        super().__init__(detail, **extra)
+        self.code = code
+
+
 class Forbidden(DomainError):
     status = 403
     code = "forbidden"

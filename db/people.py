@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from jsonschema import Draft202012Validator
-from peewee import SQL, IntegrityError, NodeList, SqliteDatabase, Tuple, fn
+from peewee import JOIN, SQL, IntegrityError, NodeList, SqliteDatabase, Tuple, fn
 
 from db import key_shared, lockable, write_transaction
 from db.errors import Conflict, DomainError, Forbidden, Invalid
 from db.fields import utcnow
 from db.models import ACTIVE, ROLES, Interview, Interviewee, User, database
+from db.schedules import Schedule
 
 # The bounds of a person's fields; openapi.yaml's UserUpsert and IntervieweeUpsert say the
 # same (tests/test_directory.py checks that they agree).
@@ -179,9 +180,9 @@ def contains(field, text: str):
 
 
 def with_time_zone(query):
-    """Adds each interviewer's `time_zone` to `query`: "UTC" until interviewers have
-    schedules; then a LEFT JOIN on the schedule with COALESCE(time_zone, 'UTC')."""
-    return query.select_extend(SQL("'UTC'").alias("time_zone"))
+    """Adds each interviewer's `time_zone` to `query`: their schedule's, or "UTC" without one."""
+    return (query.select_extend(fn.COALESCE(Schedule.time_zone, "UTC").alias("time_zone"))
+            .join(Schedule, JOIN.LEFT_OUTER, on=(Schedule.interviewer == User.id)))
 
 
 def interviewers_query(caller: User, q: str | None, after: tuple[str, int] | None):

@@ -30,6 +30,7 @@ from db.models import (
     check_location,
     check_times,
 )
+from db.schedules import enforce, overriding
 
 T = TypeVar("T")
 
@@ -127,10 +128,12 @@ def book_interview(caller: User, fields: dict) -> Interview:
     )
     if interviewee is None:
         raise Invalid("interviewee_id", f"no interviewee with id {fields['interviewee_id']}")
+    override = overriding(caller, fields)
 
     def create() -> Interview:
         interviewer_by_id(interviewer.id)  # again, in the transaction: the role is still theirs
         refuse_overlap(start_at, end_at, interviewer.id, interviewee.id)
+        enforce(interviewer.id, start_at, end_at, override=override)
         now = utcnow()
         interview = Interview.create(
             kind=kind, status="pending", start_at=start_at, end_at=end_at, location=location,
@@ -140,7 +143,8 @@ def book_interview(caller: User, fields: dict) -> Interview:
         record(interview, caller, "create", {
             name: (None, getattr(interview, name))
             for name in ("kind", "status", "start_at", "end_at", "location")
-        } | {"interviewer_id": (None, interviewer.id), "interviewee_id": (None, interviewee.id)})
+        } | {"interviewer_id": (None, interviewer.id), "interviewee_id": (None, interviewee.id)}
+          | overridden(override))
         return interview
 
     return committed(create, lambda: refuse_overlap(start_at, end_at, interviewer.id, interviewee.id))
@@ -170,9 +174,18 @@ TERMINAL = {"decline": "declined", "cancel": "cancelled", "complete": "completed
 NO_AMENDMENT = {"amend_start_at": None, "amend_end_at": None, "amended_by": None}
 
 
+def overridden(override: bool) -> dict[str, tuple]:
+    """What the history of a change made with `override_schedule` carries."""
+    return {"override_schedule": (None, True)} if override else {}
+
+
 def change_interview(caller: User, interview_id: int, action: str, if_match: str | None,
-                     apply: Change, reason: str | None = None) -> Interview:
-    """Lock the interview, check If-Match and the rules for `action`, apply, record, commit."""
+                     apply: Change, reason: str | None = None,
+                     override: bool | Callable[[Interview], bool] = False) -> Interview:
+    """Lock the interview, check If-Match and the rules for `action`, apply, record, commit.
+
+    A new slot or interviewer is checked against overlap, then the interviewer's schedule
+    (`override`: the coordinator's `override_schedule`, or how to find it)."""
     locked: list[Interview] = []
 
     def work() -> Interview:
@@ -187,6 +200,10 @@ def change_interview(caller: User, interview_id: int, action: str, if_match: str
         changes = apply(interview, side)
         if SLOT_FIELDS & changes.keys() and interview.status in ACTIVE:
             refuse_overlap(*slot_of(interview), exclude_id=interview.id)
+            overrides = override(interview) if callable(override) else override
+            enforce(interview.interviewer_id, interview.start_at, interview.end_at,
+                    exclude_id=interview.id, override=overrides)
+            changes |= overridden(overrides)
         interview.version += 1
         interview.updated_at = utcnow()
         interview.save()
@@ -202,6 +219,7 @@ def slot_of(interview: Interview) -> tuple[datetime, datetime, int, int]:
 
 def edit_interview(caller: User, interview_id: int, if_match: str | None, fields: dict) -> Interview:
     """PATCH: kind, location, interviewer and (while pending, with no proposal) times."""
+    override = overriding(caller, fields)
 
     def apply(interview: Interview, side: str) -> dict[str, tuple]:
         values: dict[str, object] = {}
@@ -226,7 +244,7 @@ def edit_interview(caller: User, interview_id: int, if_match: str | None, fields
             interview.interviewer = interviewer_by_id(new_interviewer)
         return changes
 
-    return change_interview(caller, interview_id, "edit", if_match, apply)
+    return change_interview(caller, interview_id, "edit", if_match, apply, override=override)
 
 
 def transition(caller: User, interview_id: int, action: str, if_match: str | None,
@@ -246,11 +264,15 @@ def propose_amendment(caller: User, interview_id: int, if_match: str | None, fie
     start_at = parse_instant(fields["start_at"], "amendment.start_at")
     end_at = parse_instant(fields["end_at"], "amendment.end_at")
     check_times(start_at, end_at, prefix="amendment.")
+    override = overriding(caller, fields)
 
     def apply(interview: Interview, side: str) -> dict[str, tuple]:
         refuse_overlap(start_at, end_at, interview.interviewer_id, interview.interviewee_id,
                        exclude_id=interview.id)
-        return interview.assign(amend_start_at=start_at, amend_end_at=end_at, amended_by=caller.id)
+        enforce(interview.interviewer_id, start_at, end_at, exclude_id=interview.id,
+                override=override)
+        changes = interview.assign(amend_start_at=start_at, amend_end_at=end_at, amended_by=caller.id)
+        return changes | overridden(override)
 
     return change_interview(caller, interview_id, "propose_amendment", if_match, apply)
 
@@ -262,7 +284,17 @@ def accept_amendment(caller: User, interview_id: int, if_match: str | None) -> I
         return interview.assign(start_at=interview.amend_start_at, end_at=interview.amend_end_at,
                                 status="confirmed", **NO_AMENDMENT)
 
-    return change_interview(caller, interview_id, "accept_amendment", if_match, apply)
+    return change_interview(caller, interview_id, "accept_amendment", if_match, apply,
+                            override=proposal_overrode)
+
+
+def proposal_overrode(interview: Interview) -> bool:
+    """Whether the open proposal being accepted was made with `override_schedule` (the
+    coordinator's decision carries over to whoever accepts it)."""
+    last = (Event.select(Event.changes)
+            .where(Event.interview == interview.id, Event.action == "propose_amendment")
+            .order_by(Event.id.desc()).first())
+    return last is not None and "override_schedule" in last.changes_dict
 
 
 def close_amendment(caller: User, interview_id: int, action: str, if_match: str | None) -> Interview:

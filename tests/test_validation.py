@@ -66,6 +66,18 @@ def documents() -> list:
         {"interviewees": [interview["interviewee"]], "next_cursor": "c"},
         {"interviewee": interview["interviewee"]},
         {"interviewee": {"driver_id": 1, "kind": "interview", "currency": "GBP"}},
+        # Schedules, time off, availability.
+        {"schedule": {"time_zone": "Europe/London", "working_hours": {"monday": [{"start": "09:00", "end": "24:00"}]},
+                      "buffer_minutes": 10, "daily_limit": None, "minimum_notice_minutes": 0}},
+        {"time_off": [{"id": 1, "start_at": "2025-11-20T08:13:05.000Z", "end_at": "2025-11-21T08:13:05.000Z",
+                       "reason": None}]},
+        {"time_off": {"id": 1, "start_at": "2025-11-20T08:13:05.000Z", "end_at": "2025-11-21T08:13:05.000Z",
+                      "reason": "Holiday"}},
+        {"time_off": {"start_at": "2025-11-20T08:13:05Z", "end_at": "2025-11-21T08:13:05+01:00"}},
+        {"slots": [{"start_at": "2025-11-20T08:15:00.000Z", "end_at": "2025-11-20T08:45:00.000Z",
+                    "interviewer_ids": [1]}],
+         "excluded": {"overlap": 0, "buffer": 1, "time_off": 2, "daily_limit": 0,
+                      "outside_working_hours": 3, "too_soon": 0}},
     ]
     docs = list(bases) + VALUES
     for base in bases:
