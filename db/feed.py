@@ -31,7 +31,7 @@ from db.events import actions_of
 from db.models import Event, Interview, Interviewee, User, database
 
 Position = tuple[int, int]  # (txid, id): an event's place in the feed
-START: Position = (-1, 0)
+START: Position = (0, 0)  # before every event: ids start at 1, txids at 0
 
 
 def horizon() -> Position:
@@ -40,6 +40,16 @@ def horizon() -> Position:
         return 0, Event.select(fn.COALESCE(fn.MAX(Event.id), 0)).scalar() + 1
     cursor = database.execute_sql("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
     return cursor.fetchone()[0], 0
+
+
+def between(after: Position, end: Position):
+    """Events after `after` and before `end`, as a condition an index can seek on."""
+    if isinstance(database.obj, SqliteDatabase):
+        # Every txid is 0 here. SQLite seeks an index on a row-value range by its first column
+        # only (a scan from the start of the feed); equality on txid lets it seek on id too.
+        return (Event.txid == after[0]) & (Event.id > after[1]) & (Event.id < end[1])
+    position = Tuple(Event.txid, Event.id)
+    return (position > Tuple(*after)) & (position < Tuple(*end))
 
 
 def visible_events(caller: User):
@@ -56,8 +66,7 @@ def page_of_events(caller: User, after: Position, limit: int,
                    types: list[str] | None = None) -> tuple[list[Event], Position]:
     """Up to `limit` visible events after `after`, in feed order, and the position to resume at."""
     end = horizon()
-    position = Tuple(Event.txid, Event.id)
-    query = visible_events(caller).where(position > Tuple(*after), position < Tuple(*end))
+    query = visible_events(caller).where(between(after, end))
     if types:
         query = query.where(Event.action.in_(actions_of(types)))
     rows = list(query.order_by(Event.txid, Event.id).limit(limit))

@@ -32,7 +32,7 @@ def decode_position(cursor: str) -> feed.Position:
     """A cursor this API issued, back to its feed position; 400 `invalid_cursor` otherwise."""
     try:
         txid, event_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not all(type(v) is int and -1 <= v <= MAX_POSITION for v in (txid, event_id)):
+        if not all(type(v) is int and 0 <= v <= MAX_POSITION for v in (txid, event_id)):
             raise ValueError
     except (ValueError, TypeError, binascii.Error, RecursionError):
         raise invalid("after: not a cursor this API issued", "invalid_cursor",
