@@ -6,7 +6,7 @@ from icalendar import Event as VEvent
 
 from db.models import Interview
 
-CALENDAR = "text/calendar"  # UTF-8 is its default charset (RFC 5545, 8.1)
+CALENDAR = "text/calendar"  # the middleware adds `; charset=utf-8` after validation
 STATUS = {"pending": "TENTATIVE", "confirmed": "CONFIRMED", "completed": "CONFIRMED",
           "no_show": "CONFIRMED", "declined": "CANCELLED", "cancelled": "CANCELLED"}
 KIND = {"video_call": "Video call", "phone_call": "Phone call", "in_person": "In person"}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -11,10 +12,12 @@ import pytest
 from db.calendars import CalendarFeed
 from tests.conftest import People, book, bring_to, iso, slot
 
+FAR = itertools.count(24 * 100, 2)  # hours from now: inside the feed's year, away from others
+
 
 def parse(response) -> dict[str, ics.Event]:
     assert response.status_code == 200, response.text
-    assert response.headers["content-type"] == "text/calendar"
+    assert response.headers["content-type"] == "text/calendar; charset=utf-8"
     calendar = ics.Calendar(response.text)
     return {event.uid: event for event in calendar.events}
 
@@ -32,7 +35,9 @@ def utc(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-def test_calendar_file_has_one_event_with_the_interview(client, people):
+def test_calendar_file_has_one_event_with_the_interview(client, people, db):
+    people.driver.title = "Zoë Ñúñez"
+    people.driver.save()
     interview = book(client, people)
     events = parse(calendar_of(client, people, interview))
     assert list(events) == [f"interview-{interview['id']}@interviews"]
@@ -42,6 +47,11 @@ def test_calendar_file_has_one_event_with_the_interview(client, people):
     assert (event.status, sequence(event)) == ("TENTATIVE", 1)
     assert event.location == event.url == "https://zoom.com"
     assert people.driver.title in event.name and people.interviewer.title in event.name
+    assert "Zoë Ñúñez" in response_text(client, people, interview)
+
+
+def response_text(client, people, interview) -> str:
+    return calendar_of(client, people, interview).content.decode("utf-8")
 
 
 def test_an_amendment_moves_the_event_and_raises_its_sequence(client, people):
@@ -104,6 +114,17 @@ def make_feed(client, people: People, who) -> str:
     url = response.json()["calendar_feed"]["url"]
     assert url.startswith("http") and url.endswith(".ics")
     return urlsplit(url).path
+
+
+def test_a_feed_is_bounded(client, people, monkeypatch):
+    from db import calendars
+
+    for _ in range(3):
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=next(FAR))
+        book(client, people, iso(start), iso(start + timedelta(minutes=30)))
+    monkeypatch.setattr(calendars, "MAX_EVENTS", 2)
+    events = parse(client.get(make_feed(client, people, people.driver)))
+    assert len(events) == 2
 
 
 def test_feed_holds_my_interviews_without_a_bearer_and_none_of_a_strangers(client, people):
