@@ -60,6 +60,11 @@ def documents() -> list:
         {"interview": {"kind": "phone_call", "location": None}},
         {"amendment": {"start_at": "2025-11-21T09:00:00Z", "end_at": "2025-11-21T09:30:00+01:00"}},
         {"reason": "because"}, {},
+        {"events": [{"id": 1, "interview_id": 3, "type": "interview.created", "action": "create",
+                     "actor_id": 2, "at": "2025-11-20T08:13:05.000Z",
+                     "changes": {"kind": {"from": None, "to": "video_call"}}, "reason": None}],
+         "next_cursor": "WzAsIDBd"},
+        {"calendar_feed": {"url": "https://example.com/api/v1/calendar/feeds/x.ics"}},
     ]
     docs = list(bases) + VALUES
     for base in bases:
