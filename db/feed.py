@@ -10,7 +10,7 @@ still running (`pg_snapshot_xmin(pg_current_snapshot())`, the "horizon"): every 
 below the horizon has ended, so its events are all visible now or never will be, and any
 transaction that commits later has an id at or above the horizon, hence a later position.
 A page is the events after the cursor and below the horizon; its `next_cursor` is the last
-event handed out, or, when the page is not full, the horizon itself (everything below it has
+event handed out, or, when the page is not full, just before the horizon (everything below has
 been seen), so an empty page still moves the cursor and the next poll starts there.
 Each change locks its interview before its first write, so for any one interview the feed's
 order is the history's order. Cost: the feed lags behind the oldest open writing transaction
@@ -32,6 +32,7 @@ from db.models import Event, Interview, Interviewee, User, database
 
 Position = tuple[int, int]  # (txid, id): an event's place in the feed
 START: Position = (0, 0)  # before every event: ids start at 1, txids at 0
+MAX_ID = 2**63 - 1
 
 
 def horizon() -> Position:
@@ -73,4 +74,9 @@ def page_of_events(caller: User, after: Position, limit: int,
     if len(rows) == limit:
         return rows, (rows[-1].txid, rows[-1].id)
     # Not full: every event before the horizon was looked at; resume just before it.
-    return rows, max(after, (end[0], end[1] - 1))
+    return rows, max(after, just_before(end))
+
+
+def just_before(end: Position) -> Position:
+    """The last position before `end`: (h, 0) on PostgreSQL, (0, n) on SQLite."""
+    return (end[0], end[1] - 1) if end[1] > 0 else (end[0] - 1, MAX_ID)

@@ -10,8 +10,6 @@ from db.events import event_type
 from handlers.present import JSON, event
 from handlers.validation import invalid
 
-MAX_POSITION = 2**63 - 1
-
 
 def list_feed_events(token_info: dict, limit: int = 50, after: str | None = None,
                      type: list[str] | None = None):  # the query parameter's name
@@ -32,7 +30,7 @@ def decode_position(cursor: str) -> feed.Position:
     """A cursor this API issued, back to its feed position; 400 `invalid_cursor` otherwise."""
     try:
         txid, event_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not all(type(v) is int and 0 <= v <= MAX_POSITION for v in (txid, event_id)):
+        if not all(type(v) is int and 0 <= v <= feed.MAX_ID for v in (txid, event_id)):
             raise ValueError
     except (ValueError, TypeError, binascii.Error, RecursionError):
         raise invalid("after: not a cursor this API issued", "invalid_cursor",
