@@ -282,3 +282,47 @@ def test_feed_query_seeks_an_index_from_the_cursor(people, db, who):
             or "INDEX event_interview_feed (interview_id=? AND txid=? AND id>? AND id<?)" in text, text
     else:
         assert "Seq Scan on event" not in text and "ROW(txid, id) >" in text.replace("t1.", ""), text
+
+
+def test_migration_puts_earlier_history_at_the_start_of_the_feed(tmp_path_factory):
+    """Events written before 0006 get txid 0: before every later one, after the first cursor."""
+    from peewee import SqliteDatabase
+    from playhouse.db_url import connect
+    from playhouse.migrations import Runner
+
+    from db import MIGRATIONS
+    from db.feed import START
+    from tests.conftest import backend_url
+
+    fresh = backend_url(tmp_path_factory)
+    scratch = connect(next(fresh))
+    try:
+        runner = Runner(scratch, directory=str(MIGRATIONS))
+        runner.up(target="0002_idempotency_keys")
+        rows = [
+            """INSERT INTO "user" (id, title, role, updated_at)
+               VALUES (1, 'u', 'interviewer', '2030-01-01')""",
+            """INSERT INTO interviewee (id, driver_id, kind, currency, updated_at)
+               VALUES (2, 1, 'interview', 'GBP', '2030-01-01')""",
+            """INSERT INTO interview (id, kind, status, start_at, end_at, interviewee_id,
+               interviewer_id, version, created_at, updated_at) VALUES (3, 'phone_call',
+               'pending', '2030-01-01 09:00', '2030-01-01 10:00', 2, 1, 1, '2030-01-01', '2030-01-01')""",
+            """INSERT INTO event (interview_id, actor_id, action, changes, at)
+               VALUES (3, 1, 'create', '{}', '2030-01-01')""",
+        ]
+        for sql in rows:
+            scratch.execute_sql(sql)
+        runner.up()
+        with scratch.atomic():
+            scratch.execute_sql(rows[-1])
+        (old_txid, old_id), (new_txid, new_id) = scratch.execute_sql(
+            "SELECT txid, id FROM event ORDER BY id").fetchall()
+        assert (old_txid, old_id) > START and old_txid == 0
+        if isinstance(scratch, SqliteDatabase):
+            assert new_txid == 0
+        else:
+            assert new_txid > 0, "a new event carries its transaction's id"
+        assert (old_txid, old_id) < (new_txid, new_id)
+    finally:
+        scratch.close()
+        next(fresh, None)
