@@ -326,3 +326,17 @@ def test_migration_puts_earlier_history_at_the_start_of_the_feed(tmp_path_factor
     finally:
         scratch.close()
         next(fresh, None)
+
+
+def test_every_history_action_has_an_event_type_and_the_spec_lists_them():
+    from pathlib import Path
+
+    import yaml
+
+    from db.events import EVENT_TYPES
+    from db.models import ACTION_SIDES
+
+    spec = yaml.safe_load((Path(__file__).resolve().parent.parent / "openapi.yaml").read_text())
+    schemas = spec["components"]["schemas"]
+    assert set(EVENT_TYPES) == {"create", *ACTION_SIDES} == set(schemas["Event"]["properties"]["action"]["enum"])
+    assert sorted(EVENT_TYPES.values()) == sorted(schemas["EventType"]["enum"])
