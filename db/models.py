@@ -246,6 +246,8 @@ class Event(BaseModel):
     changes = TextField()
     reason = CharField(max_length=1000, null=True)
     at = UTCDateTimeField(default=utcnow)
+    # The feed position's first half, filled in by the database (see db/feed.py); never set here.
+    txid = BigIntegerField(null=True)
 
     @property
     def changes_dict(self) -> dict:

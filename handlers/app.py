@@ -16,14 +16,14 @@ from connexion.resolver import Resolver
 
 from db import open_database
 from db.models import database
-from handlers import auth, health, interviews, people, problems, schedules
+from handlers import auth, calendars, feed, health, interviews, people, problems, schedules
 from handlers.idempotency import idempotent
 from handlers.middleware import ResponseHeaders
 from handlers.settings import Settings
 from handlers.validation import validator_map
 
 SPEC = Path(__file__).resolve().parent.parent / "openapi.yaml"
-HANDLER_MODULES = (interviews, people, schedules)
+HANDLER_MODULES = (interviews, people, schedules, feed, calendars)
 
 
 def with_connection(handler: Callable) -> Callable:

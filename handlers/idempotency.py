@@ -18,7 +18,12 @@ def fingerprint(method: str, path: str, body: object) -> str:
 
 
 def idempotent(handler: Callable) -> Callable:
-    """Answer a retried POST with the first answer instead of doing it again."""
+    """Answer a retried POST with the first answer instead of doing it again.
+
+    A handler marked `keeps_no_answer` (its answer holds a secret) is left as it is.
+    """
+    if getattr(handler, "keeps_no_answer", False):
+        return handler
 
     @functools.wraps(handler)
     def run(*args, **kwargs):

@@ -72,6 +72,8 @@ class ResponseHeaders:
                     # The documented endpoint's exact type; added after response validation,
                     # which matches media types without parameters.
                     headers["content-type"] = "application/json; charset=utf-8"
+                elif headers.get("content-type") == "text/calendar":
+                    headers["content-type"] = "text/calendar; charset=utf-8"
                 headers["x-runtime"] = f"{time.perf_counter() - started:.6f}"
             await send(message)
 

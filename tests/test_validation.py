@@ -78,6 +78,11 @@ def documents() -> list:
                     "interviewer_ids": [1]}],
          "excluded": {"overlap": 0, "buffer": 1, "time_off": 2, "daily_limit": 0,
                       "outside_working_hours": 3, "too_soon": 0}},
+        {"events": [{"id": 1, "interview_id": 3, "type": "interview.created", "action": "create",
+                     "actor_id": 2, "at": "2025-11-20T08:13:05.000Z",
+                     "changes": {"kind": {"from": None, "to": "video_call"}}, "reason": None}],
+         "next_cursor": "WzAsIDBd"},
+        {"calendar_feed": {"url": "https://example.com/api/v1/calendar/feeds/x.ics"}},
     ]
     docs = list(bases) + VALUES
     for base in bases:
