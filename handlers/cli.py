@@ -13,8 +13,26 @@ from handlers.settings import Settings, SettingsError
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> None:
+    import shutil
+    import tempfile
+
+    # Before anything imports prometheus_client (it picks its mode on import), and before the
+    # workers start: a fresh directory for this server's metric samples, shared by its
+    # workers, removed when it stops.
+    metrics_dir = tempfile.mkdtemp(prefix="interviews-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     import uvicorn
 
+    from handlers import observability
+
+    observability.configure_logging(settings.log_level)
+    try:
+        run_uvicorn(args, uvicorn)
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def run_uvicorn(args: argparse.Namespace, uvicorn) -> None:
     uvicorn.run(
         "handlers.app:asgi",
         factory=True,
@@ -25,6 +43,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> None:
         http="httptools",
         timeout_graceful_shutdown=30,
         access_log=args.access_log,
+        log_config=None,  # our JSON lines (configure_logging), in every worker
         proxy_headers=True,
     )
 
