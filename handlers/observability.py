@@ -55,8 +55,9 @@ WEBHOOK_DELIVERY_LAG = Histogram("interviews_webhook_delivery_lag_seconds",
                                  buckets=(.1, .5, 1, 5, 15, 60, 300, 900, 3600))
 
 REFUSED_STATUSES = (409, 422)
-CREATE_OPERATION = "createInterview"
-UNROUTED = "unrouted"  # no operation: preflights, unknown paths, the metrics endpoint
+CREATE_OPERATIONS = frozenset({"createInterview", "createInterviewTrailingSlash"})
+UNROUTED = "unrouted"  # no operation: preflights, unknown paths
+METRICS_OPERATION = "metrics"
 log = structlog.get_logger("interviews.request")
 
 
@@ -168,6 +169,7 @@ class Observe:
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
                 if scope["path"] == METRICS_PATH:
+                    extensions["connexion_routing"] = {"operation_id": METRICS_OPERATION}
                     await self.metrics(scope, receive, observed_send)
                 else:
                     await self.app(scope, receive, observed_send)
@@ -183,7 +185,7 @@ class Observe:
             self.children[(operation, status)] = children
         children[0].inc()
         children[1].observe(seconds)
-        if operation == CREATE_OPERATION and status == 200 and not replayed:
+        if operation in CREATE_OPERATIONS and status == 200 and not replayed:
             BOOKINGS.inc()
         log.info(
             "request",

@@ -184,7 +184,7 @@ def serving(database_url: str, workers: int = 2, ready_path: str = "/readyz",
     `env` adds to (or overrides) the server's environment. Its log lines (one a request) go
     to `stderr`, a file, or a temporary file when not given: never a pipe nobody reads,
     which would stall the server once full."""
-    log_file = stderr or tempfile.TemporaryFile()
+    log_file = stderr or tempfile.TemporaryFile()  # noqa: SIM115 (closed at the end)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
