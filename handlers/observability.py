@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import IO
 
 import structlog
@@ -58,7 +59,9 @@ REFUSED_STATUSES = (409, 422)
 CREATE_OPERATIONS = frozenset({"createInterview", "createInterviewTrailingSlash"})
 UNROUTED = "unrouted"  # no operation: preflights, unknown paths
 METRICS_OPERATION = "metrics"
-log = structlog.get_logger("interviews.request")
+REQUEST_LOGGER = "interviews.request"
+REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
+request_log = structlog.get_logger(REQUEST_LOGGER)  # replaced by configure_logging
 
 
 # --- metrics -------------------------------------------------------------------------------
@@ -95,14 +98,25 @@ def connection_in_use() -> Iterator[None]:
 
 # --- logs ----------------------------------------------------------------------------------
 
+def add_request_id(_logger: object, _name: str, event: dict) -> dict:
+    """The id of the request being answered, on every line logged while answering it."""
+    request_id = REQUEST_ID.get()
+    if request_id is not None:
+        event.setdefault("request_id", request_id)
+    return event
+
+
 def configure_logging(level: str = "info", stream: IO[str] | None = None) -> None:
     """Every log record (ours, Connexion's, uvicorn's) as one JSON line on `stream` (stderr).
 
-    Idempotent: a second call replaces the handler. Records carry the request id bound for
-    the request that logged them; tracebacks are text, never local variables.
+    Idempotent: a second call replaces the handler. Records carry the request id of the
+    request that logged them; tracebacks are text, never local variables. Request lines take
+    a shorter path (structlog straight to the stream, no stdlib record): they are the many.
     """
+    global request_log
+    stream = stream or sys.stderr
     shared = [
-        structlog.contextvars.merge_contextvars,
+        add_request_id,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -122,7 +136,7 @@ def configure_logging(level: str = "info", stream: IO[str] | None = None) -> Non
             structlog.processors.JSONRenderer(),
         ],
     )
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
     handler.set_name("interviews-json")
     root = logging.getLogger()
@@ -130,6 +144,15 @@ def configure_logging(level: str = "info", stream: IO[str] | None = None) -> Non
     root.setLevel(level.upper())
     # Connexion logs every refused token and validation detail at INFO: not request lines.
     logging.getLogger("connexion").setLevel(max(root.level, logging.WARNING))
+    request_log = structlog.wrap_logger(
+        structlog.WriteLogger(stream),
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(root.level),
+    ).bind(logger=REQUEST_LOGGER)
 
 
 # --- middleware ----------------------------------------------------------------------------
@@ -166,18 +189,20 @@ class Observe:
                     replayed = (b"idempotent-replayed", b"true") in message.get("headers", ())
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
-            try:
-                if scope["path"] == METRICS_PATH:
-                    extensions["connexion_routing"] = {"operation_id": METRICS_OPERATION}
-                    await self.metrics(scope, receive, observed_send)
-                else:
-                    await self.app(scope, receive, observed_send)
-            finally:
-                self.record(scope, extensions, status, replayed, time.perf_counter() - started)
+        bound = REQUEST_ID.set(request_id)
+        try:
+            if scope["path"] == METRICS_PATH:
+                extensions["connexion_routing"] = {"operation_id": METRICS_OPERATION}
+                await self.metrics(scope, receive, observed_send)
+            else:
+                await self.app(scope, receive, observed_send)
+        finally:
+            self.record(scope, extensions, request_id, status, replayed,
+                        time.perf_counter() - started)
+            REQUEST_ID.reset(bound)
 
-    def record(self, scope: Scope, extensions: dict, status: int, replayed: bool,
-               seconds: float) -> None:
+    def record(self, scope: Scope, extensions: dict, request_id: str | None, status: int,
+               replayed: bool, seconds: float) -> None:
         operation = extensions.get("connexion_routing", {}).get("operation_id") or UNROUTED
         children = self.children.get((operation, status))
         if children is None:
@@ -187,8 +212,9 @@ class Observe:
         children[1].observe(seconds)
         if operation in CREATE_OPERATIONS and status == 200 and not replayed:
             BOOKINGS.inc()
-        log.info(
+        request_log.info(
             "request",
+            request_id=request_id,
             operation_id=operation,
             caller=extensions.get("connexion_context", {}).get("user"),
             method=scope["method"],
