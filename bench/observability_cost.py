@@ -1,6 +1,6 @@
 """What metrics + the JSON request log, and CORS, cost per request: in-process, same run.
 
-    .venv/bin/python bench/observability_cost.py [--requests 500] [--rounds 7]
+    .venv/bin/python bench/observability_cost.py [--requests 500] [--rounds 7] [--multiprocess]
 
 Drives GET /api/v1/interviews/{id} (show) through the ASGI app with httpx's ASGITransport,
 one request at a time, in interleaved rounds: everything on; the `Observe` middleware
@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+if "--multiprocess" in sys.argv:  # as `interviews serve` runs it; set before the import
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="obs-cost-metrics-")
 
 import httpx
 
@@ -140,6 +142,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--multiprocess", action="store_true",
+                        help="prometheus-client's multiprocess mode (mmap files), as served")
     args = parser.parse_args()
     with open(os.devnull, "w") as devnull:
         asyncio.run(run(args.requests, args.rounds, devnull))
