@@ -21,18 +21,18 @@ def serve(args: argparse.Namespace, settings: Settings) -> None:
     # workers, removed when it stops.
     metrics_dir = tempfile.mkdtemp(prefix="interviews-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-    import uvicorn
-
     from handlers import observability
 
     observability.configure_logging(settings.log_level)
     try:
-        run_uvicorn(args, uvicorn)
+        run_uvicorn(args)
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
-def run_uvicorn(args: argparse.Namespace, uvicorn) -> None:
+def run_uvicorn(args: argparse.Namespace) -> None:
+    import uvicorn
+
     uvicorn.run(
         "handlers.app:asgi",
         factory=True,

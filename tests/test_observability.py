@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from handlers import auth, observability
 from handlers.app import create_app
+from handlers.settings import Settings, SettingsError
 from tests.conftest import SECRET, People, interview_body, serving, slot
 
 METRICS_TOKEN = "metrics-token-0123456789abcdef"
@@ -204,3 +205,23 @@ def test_one_json_line_a_request_and_nothing_secret(client, people: People, log_
     assert errors[0]["request_id"] == responses[-1].headers["x-request-id"]
     assert "RuntimeError: the handler broke" in errors[0]["exception"]
     assert "Traceback" in errors[0]["exception"]
+
+
+def test_settings_for_metrics_and_logs():
+    settings = Settings.from_env({"INTERVIEWS_METRICS_TOKEN": METRICS_TOKEN,
+                                  "INTERVIEWS_LOG_LEVEL": "WARNING"})
+    assert (settings.metrics_token, settings.log_level) == (METRICS_TOKEN, "warning")
+    with pytest.raises(SettingsError, match="INTERVIEWS_METRICS_TOKEN"):
+        Settings.from_env({"INTERVIEWS_METRICS_TOKEN": "short"})
+    with pytest.raises(SettingsError, match="INTERVIEWS_LOG_LEVEL"):
+        Settings.from_env({"INTERVIEWS_LOG_LEVEL": "chatty"})
+
+
+def test_warning_level_drops_request_lines(client):
+    stream = io.StringIO()
+    observability.configure_logging("warning", stream)
+    try:
+        assert client.get("/healthz").status_code == 200
+    finally:
+        observability.configure_logging("info")
+    assert stream.getvalue() == ""
