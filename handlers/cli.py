@@ -14,6 +14,7 @@ from handlers.settings import Settings, SettingsError
 
 def serve(args: argparse.Namespace, settings: Settings) -> None:
     import shutil
+    import signal
     import tempfile
 
     # Before anything imports prometheus_client (it picks its mode on import), and before the
@@ -24,6 +25,15 @@ def serve(args: argparse.Namespace, settings: Settings) -> None:
     from handlers import observability
 
     observability.configure_logging(settings.log_level)
+
+    def remove_then_die(signum: int, _frame: object) -> None:
+        # One process: uvicorn drains, puts this handler back and re-raises SIGTERM, which
+        # would end the process before `finally` runs.
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
+
+    signal.signal(signal.SIGTERM, remove_then_die)
     try:
         run_uvicorn(args)
     finally:

@@ -92,6 +92,13 @@ def test_metrics_add_up_across_workers(database_url, people: People, tmp_path):
     assert sum(json.loads(line).get("operation_id") == "showMe" for line in lines) == sent
 
 
+def test_one_worker_removes_its_metrics_directory_on_sigterm(database_url, tmp_path):
+    with serving(database_url, workers=1, env={"TMPDIR": str(tmp_path)}) as (_, process):
+        assert len(glob.glob(str(tmp_path / "interviews-metrics-*"))) == 1
+    assert process.returncode == -15  # still ends as SIGTERM says
+    assert glob.glob(str(tmp_path / "interviews-metrics-*")) == []
+
+
 @pytest.mark.parametrize("env, token, status", [
     ("development", None, 200),              # open while developing
     ("production", None, 404),               # off in production without a metrics token
