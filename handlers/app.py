@@ -16,7 +16,18 @@ from connexion.resolver import Resolver
 
 from db import open_database
 from db.models import database
-from handlers import auth, calendars, feed, health, interviews, people, problems, schedules
+from handlers import (
+    auth,
+    calendars,
+    feed,
+    health,
+    interviews,
+    observability,
+    people,
+    problems,
+    schedules,
+)
+from handlers.cors import Cors, allowed_origins
 from handlers.idempotency import idempotent
 from handlers.middleware import ResponseHeaders
 from handlers.settings import Settings
@@ -34,7 +45,7 @@ def with_connection(handler: Callable) -> Callable:
 
     @functools.wraps(handler)
     def run(*args, **kwargs):
-        with database.connection_context():
+        with database.connection_context(), observability.connection_in_use():
             if "token_info" in kwargs:
                 kwargs["token_info"]["caller"] = auth.load_caller(kwargs["token_info"])
             return handler(*args, **kwargs)
@@ -56,6 +67,7 @@ def resolve(operation_id: str) -> Callable:
 def create_app(settings: Settings | None = None) -> AsyncApp:
     """Build the ASGI app for `settings` (from the environment when not given)."""
     settings = settings or Settings.from_env()
+    observability.configure_logging(settings.log_level)
     open_database(settings.database_url, max_connections=settings.threads + 8)
     auth.configure(settings)
     spec = yaml.safe_load(SPEC.read_text())
@@ -64,8 +76,10 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     async def lifespan(_app):
         # Sync handlers run in anyio's thread pool; the connection pool is sized to match.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        observability.DB_CONNECTIONS_MAX.set(settings.threads + 8)
         yield
         database.close_all()
+        observability.worker_stopped()
 
     app = AsyncApp(__name__, lifespan=lifespan)
     app.add_api(
@@ -79,6 +93,15 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         ),
     )
     app.add_middleware(ResponseHeaders, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    # Outermost to innermost in the order added: ResponseHeaders (security headers and request
+    # id on everything, preflights included), Observe (metrics, the request log line, /metrics),
+    # then CORS, which answers preflights before the rate limiter, auth and routing see them.
+    # Anything that may refuse a request (e.g. a rate limiter) goes after CORS.
+    production = settings.env == "production"
+    app.add_middleware(observability.Observe, position=MiddlewarePosition.BEFORE_EXCEPTION,
+                       production=production, metrics_token=settings.metrics_token)
+    app.add_middleware(Cors, position=MiddlewarePosition.BEFORE_EXCEPTION,
+                       origins=allowed_origins(settings.cors_origins, production))
     problems.install(app, problems.AllowedMethods(spec["paths"]))
     return app
 

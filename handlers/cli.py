@@ -13,6 +13,34 @@ from handlers.settings import Settings, SettingsError
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> None:
+    import shutil
+    import signal
+    import tempfile
+
+    # Before anything imports prometheus_client (it picks its mode on import), and before the
+    # workers start: a fresh directory for this server's metric samples, shared by its
+    # workers, removed when it stops.
+    metrics_dir = tempfile.mkdtemp(prefix="interviews-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    from handlers import observability
+
+    observability.configure_logging(settings.log_level)
+
+    def remove_then_die(signum: int, _frame: object) -> None:
+        # One process: uvicorn drains, puts this handler back and re-raises SIGTERM, which
+        # would end the process before `finally` runs.
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
+
+    signal.signal(signal.SIGTERM, remove_then_die)
+    try:
+        run_uvicorn(args)
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def run_uvicorn(args: argparse.Namespace) -> None:
     import uvicorn
 
     uvicorn.run(
@@ -25,6 +53,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> None:
         http="httptools",
         timeout_graceful_shutdown=30,
         access_log=args.access_log,
+        log_config=None,  # our JSON lines (configure_logging), in every worker
         proxy_headers=True,
     )
 

@@ -49,6 +49,7 @@ class ResponseHeaders:
             elif name == b"content-length" and value.isdigit():
                 declared_length = int(value)
         request_id = request_id or str(uuid.uuid4())
+        scope.setdefault("extensions", {})["request_id"] = request_id  # for the request log
         received = 0
 
         async def limited_receive() -> Message:

@@ -11,6 +11,7 @@ from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
 
 from db.errors import DomainError
+from handlers.observability import refused
 
 PROBLEM_JSON = "application/problem+json"
 CODES = {
@@ -42,6 +43,7 @@ def problem(status: int, detail: str, code: str | None = None,
         "code": code or CODES.get(status, "error"),
         **extra,
     }
+    refused(status, body["code"])
     headers = dict(headers or {})
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="interviews", error="invalid_token"'

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -176,16 +177,22 @@ def bring_to(client, people: People, interview: dict, status: str) -> dict:
 
 
 @contextlib.contextmanager
-def serving(database_url: str, workers: int = 2, ready_path: str = "/readyz"):
-    """Run `interviews serve` on a free port; yield (base URL, process); stop it after."""
+def serving(database_url: str, workers: int = 2, ready_path: str = "/readyz",
+            env: dict[str, str] | None = None, stderr=None):
+    """Run `interviews serve` on a free port; yield (base URL, process); stop it after.
+
+    `env` adds to (or overrides) the server's environment. Its log lines (one a request) go
+    to `stderr`, a file, or a temporary file when not given: never a pipe nobody reads,
+    which would stall the server once full."""
+    log_file = stderr or tempfile.TemporaryFile()  # noqa: SIM115 (closed at the end)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {**os.environ, "INTERVIEWS_DATABASE_URL": database_url, "INTERVIEWS_JWT_SECRET": SECRET,
-           "INTERVIEWS_ENV": "production"}
+           "INTERVIEWS_ENV": "production", **(env or {})}
     process = subprocess.Popen(
         [sys.executable, "-m", "handlers.cli", "serve", "--port", str(port), "--workers", str(workers)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env, stdout=subprocess.DEVNULL, stderr=log_file,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -198,10 +205,13 @@ def serving(database_url: str, workers: int = 2, ready_path: str = "/readyz"):
                 pass
             if time.monotonic() > deadline or process.poll() is not None:
                 process.kill()
-                pytest.fail("the server did not start: " + process.stderr.read().decode()[-2000:])
+                log_file.seek(0)
+                pytest.fail("the server did not start: " + log_file.read().decode()[-2000:])
             time.sleep(0.2)
         yield base, process
     finally:
         if process.poll() is None:
             process.terminate()
             process.wait(timeout=30)
+        if stderr is None:
+            log_file.close()

@@ -1,0 +1,258 @@
+"""Metrics (Prometheus, correct across worker processes) and JSON logs, one line a request.
+
+`interviews serve` points PROMETHEUS_MULTIPROC_DIR at a fresh directory before the workers
+start (handlers/cli.py), so every worker writes its samples there and any worker's
+`/metrics` adds them all up. Without it (tests, a bare `uvicorn`), one process counts alone.
+"""
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import IO
+
+import structlog
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+METRICS_PATH = "/metrics"
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+REQUESTS = Counter("interviews_requests", "Requests answered, by operationId and status",
+                   ["operation_id", "status"])
+LATENCY = Histogram("interviews_request_duration_seconds",
+                    "Time from the request's arrival to its answer, by operationId",
+                    ["operation_id"],
+                    buckets=(.002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10))
+BOOKINGS = Counter("interviews_bookings", "Interviews created (replayed answers not counted)")
+REFUSALS = Counter("interviews_refusals", "Requests refused with 409 or 422, by problem code",
+                   ["code"])
+DB_CONNECTIONS_IN_USE = Gauge("interviews_db_connections_in_use",
+                              "Pooled database connections checked out by handlers",
+                              multiprocess_mode="livesum")
+DB_CONNECTIONS_MAX = Gauge("interviews_db_connections_max",
+                           "Pool capacity (summed over live workers)",
+                           multiprocess_mode="livesum")
+# Hooks for webhook delivery (filled in by the notifications worker).
+WEBHOOK_DELIVERIES = Counter("interviews_webhook_deliveries",
+                             "Webhook delivery attempts, by outcome", ["outcome"])
+WEBHOOK_DELIVERY_LAG = Histogram("interviews_webhook_delivery_lag_seconds",
+                                 "From the event to its successful delivery",
+                                 buckets=(.1, .5, 1, 5, 15, 60, 300, 900, 3600))
+
+REFUSED_STATUSES = (409, 422)
+CREATE_OPERATIONS = frozenset({"createInterview", "createInterviewTrailingSlash"})
+UNROUTED = "unrouted"  # no operation: preflights, unknown paths
+METRICS_OPERATION = "metrics"
+REQUEST_LOGGER = "interviews.request"
+REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
+request_log = structlog.get_logger(REQUEST_LOGGER)  # replaced by configure_logging
+
+
+# --- metrics -------------------------------------------------------------------------------
+
+def worker_stopped() -> None:
+    """Drop this worker's live gauges from the sums (its counters stay counted)."""
+    if os.environ.get(MULTIPROC_ENV):
+        multiprocess.mark_process_dead(os.getpid())
+
+
+def refused(status: int, code: str) -> None:
+    """Count a 409/422 problem by its code; called where problems are rendered."""
+    if status in REFUSED_STATUSES:
+        REFUSALS.labels(code).inc()
+
+
+def exposition() -> bytes:
+    """Every worker's samples, in the Prometheus text format."""
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest(REGISTRY)
+
+
+@contextmanager
+def connection_in_use() -> Iterator[None]:
+    DB_CONNECTIONS_IN_USE.inc()
+    try:
+        yield
+    finally:
+        DB_CONNECTIONS_IN_USE.dec()
+
+
+# --- logs ----------------------------------------------------------------------------------
+
+def add_request_id(_logger: object, _name: str, event: dict) -> dict:
+    """The id of the request being answered, on every line logged while answering it."""
+    request_id = REQUEST_ID.get()
+    if request_id is not None:
+        event.setdefault("request_id", request_id)
+    return event
+
+
+def configure_logging(level: str = "info", stream: IO[str] | None = None) -> None:
+    """Every log record (ours, Connexion's, uvicorn's) as one JSON line on `stream` (stderr).
+
+    Idempotent: a second call replaces the handler. Records carry the request id of the
+    request that logged them; tracebacks are text, never local variables. Request lines take
+    a shorter path (structlog straight to the stream, no stdlib record): they are the many.
+    """
+    global request_log
+    stream = stream or sys.stderr
+    shared = [
+        add_request_id,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    structlog.configure(
+        processors=[structlog.stdlib.filter_by_level, *shared,
+                    structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(),
+        ],
+    )
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter)
+    handler.set_name("interviews-json")
+    root = logging.getLogger()
+    root.handlers = [h for h in root.handlers if h.get_name() != "interviews-json"] + [handler]
+    root.setLevel(level.upper())
+    # Connexion logs every refused token and validation detail at INFO: not request lines.
+    logging.getLogger("connexion").setLevel(max(root.level, logging.WARNING))
+    request_log = structlog.wrap_logger(
+        structlog.WriteLogger(stream),
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(root.level),
+    ).bind(logger=REQUEST_LOGGER)
+
+
+# --- middleware ----------------------------------------------------------------------------
+
+class Observe:
+    """Counts, times and logs every request; answers GET /metrics.
+
+    Pure ASGI, placed inside `ResponseHeaders` (whose request id it logs) and outside
+    Connexion's routing, whose operationId it reads back from the shared `extensions` dict.
+    """
+
+    def __init__(self, app: ASGIApp, production: bool = False,
+                 metrics_token: str | None = None) -> None:
+        self.app = app
+        self.production = production
+        self.expected = f"Bearer {metrics_token}".encode() if metrics_token else None
+        self.children: dict[tuple[str, int], tuple] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        extensions = scope.setdefault("extensions", {})
+        request_id = extensions.get("request_id")
+        status = 500
+        replayed = False
+
+        async def observed_send(message: Message) -> None:
+            nonlocal status, replayed
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                if status == 200:
+                    replayed = (b"idempotent-replayed", b"true") in message.get("headers", ())
+            await send(message)
+
+        bound = REQUEST_ID.set(request_id)
+        try:
+            if scope["path"] == METRICS_PATH:
+                extensions["connexion_routing"] = {"operation_id": METRICS_OPERATION}
+                await self.metrics(scope, receive, observed_send)
+            else:
+                await self.app(scope, receive, observed_send)
+        finally:
+            self.record(scope, extensions, request_id, status, replayed,
+                        time.perf_counter() - started)
+            REQUEST_ID.reset(bound)
+
+    def record(self, scope: Scope, extensions: dict, request_id: str | None, status: int,
+               replayed: bool, seconds: float) -> None:
+        operation = extensions.get("connexion_routing", {}).get("operation_id") or UNROUTED
+        children = self.children.get((operation, status))
+        if children is None:
+            children = (REQUESTS.labels(operation, str(status)), LATENCY.labels(operation))
+            self.children[(operation, status)] = children
+        children[0].inc()
+        children[1].observe(seconds)
+        if operation in CREATE_OPERATIONS and status == 200 and not replayed:
+            BOOKINGS.inc()
+        request_log.info(
+            "request",
+            request_id=request_id,
+            operation_id=operation,
+            caller=extensions.get("connexion_context", {}).get("user"),
+            method=scope["method"],
+            path=scope["path"],
+            status=status,
+            duration_ms=round(seconds * 1000, 3),
+        )
+
+    async def metrics(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Open in development; in production only with the metrics token (off without one)."""
+        if scope["method"] not in ("GET", "HEAD"):
+            await plain_problem(send, 405, "method_not_allowed", "only GET and HEAD",
+                                [(b"allow", b"GET, HEAD")])
+            return
+        if self.production:
+            if self.expected is None:
+                await plain_problem(send, 404, "not_found", "no such resource")
+                return
+            given = dict(scope["headers"]).get(b"authorization", b"")
+            if not hmac.compare_digest(given, self.expected):
+                await plain_problem(send, 401, "unauthorized", "the metrics token is required",
+                                    [(b"www-authenticate", b'Bearer realm="metrics"')])
+                return
+        body = exposition()
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", CONTENT_TYPE_LATEST.encode()),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body",
+                    "body": b"" if scope["method"] == "HEAD" else body})
+
+
+async def plain_problem(send: Send, status: int, code: str, detail: str,
+                        headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    from http import HTTPStatus
+
+    body = json.dumps({"type": "about:blank", "title": HTTPStatus(status).phrase,
+                       "status": status, "detail": detail, "code": code}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/problem+json"),
+                            (b"content-length", str(len(body)).encode()), *(headers or [])]})
+    await send({"type": "http.response.body", "body": body})
