@@ -18,7 +18,9 @@ from db import open_database
 from db.models import database
 from handlers import auth, health, interviews, people, problems
 from handlers.idempotency import idempotent
+from handlers.limits import RequestLimits
 from handlers.middleware import ResponseHeaders
+from handlers.ratelimit import RateLimit
 from handlers.settings import Settings
 from handlers.validation import validator_map
 
@@ -79,6 +81,12 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         ),
     )
     app.add_middleware(ResponseHeaders, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    # Each added one sits inside the ones before: limits see requests after ResponseHeaders.
+    if settings.rate_limit != "off":
+        app.add_middleware(RateLimit, position=MiddlewarePosition.BEFORE_EXCEPTION,
+                           settings=settings)
+    app.add_middleware(RequestLimits, position=MiddlewarePosition.BEFORE_EXCEPTION,
+                       settings=settings)
     problems.install(app, problems.AllowedMethods(spec["paths"]))
     return app
 

@@ -41,6 +41,47 @@ def invalid(detail: str, code: str, errors: list[dict[str, str]] | None = None) 
     return ProblemException(status=400, title="Bad Request", detail=detail[:2000], ext=ext)
 
 
+MAX_DEPTH = 64
+JSON_TOKEN = re.compile(rb'[\[\]{}"\\]')
+ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def too_deep(raw: bytes, limit: int = MAX_DEPTH) -> bool:
+    """Whether arrays and objects nest deeper than `limit`, found before `json.loads` recurses
+    (RecursionError near 1,000 levels). One linear pass; brackets inside strings do not count."""
+    if raw.count(b"[") + raw.count(b"{") <= limit:  # the common case, in C
+        return False
+    depth, in_string, skip = 0, False, -1
+    for match in JSON_TOKEN.finditer(raw):
+        at = match.start()
+        if at == skip:  # the character after a backslash
+            continue
+        token = raw[at]
+        if in_string:
+            if token == 0x5C:  # backslash
+                skip = at + 1
+            elif token == 0x22:  # quote
+                in_string = False
+        elif token == 0x22:
+            in_string = True
+        elif token in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        elif token in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return False
+
+
+def has_lone_surrogate(body: Any) -> bool:
+    """JSON's `\\ud800` escapes parse to strings UTF-8 cannot hold (nor the database)."""
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def shorten(message: str) -> str:
     return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 3] + "..."
 
@@ -134,10 +175,17 @@ class JSONBody(CompiledFirst, JSONRequestBodyValidator):
         raw = b"".join([message async for message in stream])
         if not raw:
             return NO_BODY
+        if too_deep(raw):
+            raise invalid(f"the body is not valid JSON: nested deeper than {MAX_DEPTH} levels",
+                          "malformed_json")
         try:
-            return json.loads(raw)
+            body = json.loads(raw)
         except ValueError as error:  # includes UnicodeDecodeError for non-UTF-8 bytes
             raise invalid(f"the body is not valid JSON: {error}", "malformed_json") from None
+        if ESCAPED_SURROGATE.search(raw) and has_lone_surrogate(body):
+            raise invalid("the body is not valid JSON: a string holds a lone UTF-16 surrogate "
+                          "(\\ud800-\\udfff not in a pair)", "malformed_json")
+        return body
 
     def _validate(self, body: Any) -> None:
         if body is NO_BODY:
