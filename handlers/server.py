@@ -20,6 +20,8 @@ from handlers.middleware import STATIC_HEADERS
 from handlers.problems import problem, response_head
 from handlers.settings import Settings
 
+LINGER_SECONDS = 2
+
 
 @functools.cache
 def settings() -> Settings:
@@ -35,6 +37,7 @@ class Protocol(HttpToolsProtocol):
         self.head_bytes = 0
         self.in_head = False  # a request's first byte came, its headers are not complete
         self.head_timer: asyncio.TimerHandle | None = None
+        self.refused = False
         self.arm_head_timer()
 
     def arm_head_timer(self) -> None:
@@ -58,6 +61,8 @@ class Protocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self.refused:  # answered and closing: what still comes is read and dropped
+            return
         was_in_head = self.in_head
         super().data_received(data)
         if not self.in_head or self.transport.is_closing():
@@ -86,13 +91,26 @@ class Protocol(HttpToolsProtocol):
         self.refuse(400, "bad_request", f"malformed HTTP request: {msg}")
 
     def refuse(self, status: int, code: str, detail: str) -> None:
-        """Answer `status` (unless a response is under way) and close the connection."""
-        if self.cycle is None or self.cycle.response_complete:
-            response = problem(status, detail, code, {"Connection": "close"})
-            head = [*response_head(response), *self.server_state.default_headers,
-                    *((name.encode(), value.encode()) for name, value in STATIC_HEADERS),
-                    (b"x-request-id", str(uuid.uuid4()).encode())]
-            self.transport.write(b"".join(
-                [STATUS_LINE[status], *(name + b": " + value + b"\r\n" for name, value in head),
-                 b"\r\n", response.body]))
-        self.transport.close()
+        """Answer `status` (unless a response is under way) and close the connection.
+
+        The close lingers: the client may still be sending what we refused, and closing a
+        socket with unread data resets the connection, which can destroy our answer.
+        """
+        if self.refused:
+            return
+        self.refused = True
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.transport.close()
+            return
+        response = problem(status, detail, code, {"Connection": "close"})
+        head = [*response_head(response), *self.server_state.default_headers,
+                *((name.encode(), value.encode()) for name, value in STATIC_HEADERS),
+                (b"x-request-id", str(uuid.uuid4()).encode())]
+        self.transport.write(b"".join(
+            [STATUS_LINE[status], *(name + b": " + value + b"\r\n" for name, value in head),
+             b"\r\n", response.body]))
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(LINGER_SECONDS, self.transport.close)

@@ -177,13 +177,15 @@ def bring_to(client, people: People, interview: dict, status: str) -> dict:
 
 
 @contextlib.contextmanager
-def serving(database_url: str, workers: int = 2, ready_path: str = "/readyz"):
-    """Run `interviews serve` on a free port; yield (base URL, process); stop it after."""
+def serving(database_url: str, workers: int = 2, ready_path: str = "/readyz",
+            env: dict[str, str] | None = None):
+    """Run `interviews serve` on a free port (`env` added to its environment); yield
+    (base URL, process); stop it after."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {**os.environ, "INTERVIEWS_DATABASE_URL": database_url, "INTERVIEWS_JWT_SECRET": SECRET,
-           "INTERVIEWS_ENV": "production"}
+           "INTERVIEWS_ENV": "production", **(env or {})}
     process = subprocess.Popen(
         [sys.executable, "-m", "handlers.cli", "serve", "--port", str(port), "--workers", str(workers)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
