@@ -26,6 +26,7 @@ from handlers.settings import Settings
 
 EXEMPT = ("/healthz", "/readyz", "/metrics", "/api/v1/openapi.json")
 EXEMPT_PREFIXES = ("/api/v1/ui",)
+MAX_REMEMBERED = 4096  # tokens verified and windows' ends, per process
 log = logging.getLogger("interviews")
 
 
@@ -46,7 +47,24 @@ class RateLimit:
         self.window = self.item.get_expiry()
         self.storage = storage_for(settings)
         self.policy = f'"default";q={self.item.amount};w={self.window}'
-        self.subject = functools.lru_cache(maxsize=4096)(self._subject)
+        self.subject = functools.lru_cache(maxsize=MAX_REMEMBERED)(self._subject)
+        self.resets: dict[str, float] = {}
+
+    async def reset_of(self, key: str, count: int) -> float:
+        """When the window of `key` ends: asked of the store once per window and process
+        (a count of 1 means the window began now), so a request costs one round trip."""
+        now = time.time()
+        reset = self.resets.get(key, 0.0)
+        if count == 1 or reset <= now:
+            if len(self.resets) >= MAX_REMEMBERED:
+                kept = {k: v for k, v in self.resets.items() if v > now}
+                self.resets = kept if len(kept) < MAX_REMEMBERED else {}
+            if count == 1:
+                reset = now + self.window
+            else:
+                reset = await self.storage.get_expiry(key)
+            self.resets[key] = reset
+        return reset
 
     def _subject(self, token: str) -> tuple[str, float] | None:
         """(user id, expiry) of a valid token, None otherwise; remembered, as it is hashed."""
@@ -77,7 +95,7 @@ class RateLimit:
         key = self.item.key_for(self.settings.rate_limit_prefix, self.caller(scope))
         try:
             count = await self.storage.incr(key, self.window)
-            reset = await self.storage.get_expiry(key)
+            reset = await self.reset_of(key, count)
         except StorageError as error:  # the limiter's store is down: serve rather than refuse
             log.warning("rate limit store unavailable, request not counted: %r", error)
             await self.app(scope, receive, send)
