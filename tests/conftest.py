@@ -208,3 +208,12 @@ def serving(database_url: str, workers: int = 2, ready_path: str = "/readyz",
         if process.poll() is None:
             process.terminate()
             process.wait(timeout=30)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """After the run (whatever -s says): how many fuzz cases reached each operation's 2xx."""
+    fuzz = sys.modules.get("tests.test_schemathesis")
+    if fuzz is not None and fuzz.reached:
+        terminalreporter.write_sep("-", "schemathesis: cases and 2xx answers per operation")
+        for line in fuzz.success_table():
+            terminalreporter.write_line(line)
