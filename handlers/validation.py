@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import parse_qsl
 
 import jsonschema_rs
 from connexion.exceptions import BadRequestProblem, ExtraParameterProblem, ProblemException
@@ -179,7 +180,7 @@ class JSONBody(CompiledFirst, JSONRequestBodyValidator):
             raise invalid(f"the body is not valid JSON: nested deeper than {MAX_DEPTH} levels",
                           "malformed_json")
         try:
-            body = json.loads(raw)
+            body = json.loads(raw.decode("utf-8"))  # UTF-8 only (RFC 8259), never guessed
         except ValueError as error:  # includes UnicodeDecodeError for non-UTF-8 bytes
             raise invalid(f"the body is not valid JSON: {error}", "malformed_json") from None
         if ESCAPED_SURROGATE.search(raw) and has_lone_surrogate(body):
@@ -230,6 +231,7 @@ class Parameters(ParameterValidator):
         return None if error is None else f"{param['name']}: {shorten(error.message)}"
 
     def validate_request(self, request) -> None:
+        ascii_integers(self.parameters, request.scope)
         try:
             super().validate_request(request)
         except ExtraParameterProblem as problem:
@@ -238,6 +240,34 @@ class Parameters(ParameterValidator):
             field, _, message = str(problem.detail).partition(": ")
             raise invalid(str(problem.detail), "invalid_parameter",
                           [{"field": field, "message": message}]) from None
+
+
+ASCII_INTEGER = re.compile(r"-?[0-9]{1,30}")
+SIGNED_SEGMENT = re.compile(r"/(\+[0-9]+)(?:/|$)")  # Connexion's integer route takes "+1" as 1
+
+
+def is_integer(param: dict) -> bool:
+    schema = param.get("schema", param)
+    return schema.get("type") == "integer" or (
+        schema.get("type") == "array" and schema.get("items", {}).get("type") == "integer")
+
+
+def not_ascii_integer(name: str, value: str) -> ProblemException:
+    return invalid(f"{name}: {shorten(repr(value))} is not a whole number in ASCII digits",
+                   "invalid_parameter", [{"field": name, "message": "must be ASCII digits"}])
+
+
+def ascii_integers(parameters: dict, scope: dict) -> None:
+    """Integers in the path and query as plain ASCII digits, before Connexion's `int()` takes
+    "+1", " 1", "1_0", "１" or "١٠١٥" for numbers."""
+    path_ids = [p for p in parameters.get("path", ()) if is_integer(p)]
+    if path_ids and (signed := SIGNED_SEGMENT.search(scope.get("path", ""))):
+        raise not_ascii_integer(path_ids[0]["name"], signed.group(1))
+    integers = {p["name"] for p in parameters.get("query", ()) if is_integer(p)}
+    if integers and scope.get("query_string"):
+        for name, value in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
+            if name in integers and not ASCII_INTEGER.fullmatch(value):
+                raise not_ascii_integer(name, value)
 
 
 def validator_map() -> dict:
