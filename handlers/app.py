@@ -29,7 +29,9 @@ from handlers import (
 )
 from handlers.cors import Cors, allowed_origins
 from handlers.idempotency import idempotent
+from handlers.limits import RequestLimits
 from handlers.middleware import ResponseHeaders
+from handlers.ratelimit import RateLimit
 from handlers.settings import Settings
 from handlers.validation import validator_map
 
@@ -102,6 +104,12 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
                        production=production, metrics_token=settings.metrics_token)
     app.add_middleware(Cors, position=MiddlewarePosition.BEFORE_EXCEPTION,
                        origins=allowed_origins(settings.cors_origins, production))
+    # Each added one sits inside the ones before: limits see requests after ResponseHeaders.
+    if settings.rate_limit != "off":
+        app.add_middleware(RateLimit, position=MiddlewarePosition.BEFORE_EXCEPTION,
+                           settings=settings)
+    app.add_middleware(RequestLimits, position=MiddlewarePosition.BEFORE_EXCEPTION,
+                       settings=settings)
     problems.install(app, problems.AllowedMethods(spec["paths"]))
     return app
 

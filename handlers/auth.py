@@ -1,6 +1,7 @@
 """Bearer JWT: verifying what clients send and minting tokens for operators."""
 from __future__ import annotations
 
+import re
 import time
 import uuid
 
@@ -13,6 +14,7 @@ from db.models import RevokedToken, User, database
 from handlers.settings import Settings
 
 REQUIRED_CLAIMS = ["exp", "iat", "sub", "jti"]
+USER_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits only: "²" and "١٠١٥" are not ids
 _settings: Settings | None = None
 
 
@@ -45,7 +47,7 @@ def verify_token(token: str) -> dict:
         claims = decode(token, _settings)
     except jwt.InvalidTokenError as error:
         raise OAuthProblem(detail=f"invalid token: {error}") from None
-    if not str(claims["sub"]).isdigit() or len(claims["sub"]) > 18:
+    if not isinstance(claims["sub"], str) or not USER_ID.fullmatch(claims["sub"]):
         raise OAuthProblem(detail="invalid token: sub is not a user id")
     return {"sub": claims["sub"], "claims": claims}
 

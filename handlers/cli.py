@@ -50,7 +50,8 @@ def run_uvicorn(args: argparse.Namespace) -> None:
         port=args.port,
         workers=args.workers,
         loop="uvloop" if sys.platform != "win32" else "auto",
-        http="httptools",
+        http="handlers.server:Protocol",  # httptools, with header limits (handlers/server.py)
+        timeout_keep_alive=5,
         timeout_graceful_shutdown=30,
         access_log=args.access_log,
         log_config=None,  # our JSON lines (configure_logging), in every worker

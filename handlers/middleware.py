@@ -5,11 +5,9 @@ import re
 import time
 import uuid
 
-from connexion.exceptions import ProblemException
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-MAX_BODY_BYTES = 64 * 1024
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:@\-]{1,200}")
 # The documented endpoint's response headers (a Rails app's defaults).
 STATIC_HEADERS = [
@@ -22,15 +20,8 @@ STATIC_HEADERS = [
 ]
 
 
-def too_large() -> ProblemException:
-    return ProblemException(
-        status=413, title="Content Too Large",
-        detail=f"the request body is over {MAX_BODY_BYTES} bytes",
-    )
-
-
 class ResponseHeaders:
-    """Request id, runtime and security headers on every response; a 64 KiB body limit."""
+    """Request id, runtime and security headers on every response (limits: handlers.limits)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -40,27 +31,14 @@ class ResponseHeaders:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = declared_length = None
+        request_id = None
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 candidate = value.decode("latin-1")
                 if REQUEST_ID.fullmatch(candidate):
                     request_id = candidate
-            elif name == b"content-length" and value.isdigit():
-                declared_length = int(value)
         request_id = request_id or str(uuid.uuid4())
         scope.setdefault("extensions", {})["request_id"] = request_id  # for the request log
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            if declared_length is not None and declared_length > MAX_BODY_BYTES:
-                raise too_large()
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > MAX_BODY_BYTES:
-                raise too_large()
-            return message
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -78,4 +56,4 @@ class ResponseHeaders:
                 headers["x-runtime"] = f"{time.perf_counter() - started:.6f}"
             await send(message)
 
-        await self.app(scope, limited_receive, send_with_headers)
+        await self.app(scope, receive, send_with_headers)

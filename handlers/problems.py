@@ -22,10 +22,13 @@ CODES = {
     405: "method_not_allowed",
     406: "not_acceptable",
     409: "conflict",
+    408: "request_timeout",
     412: "precondition_failed",
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "invalid",
+    429: "rate_limited",
+    431: "headers_too_large",
     500: "internal_error",
     503: "unavailable",
 }
@@ -51,6 +54,21 @@ def problem(status: int, detail: str, code: str | None = None,
         status_code=status, body=json.dumps(body).encode(), content_type=PROBLEM_JSON,
         headers=headers,
     )
+
+
+def response_head(response: ConnexionResponse) -> list[tuple[bytes, bytes]]:
+    """The headers of `response` as ASGI pairs, Content-Length included."""
+    headers = {**response.headers, "Content-Length": str(len(response.body))}
+    return [(name.lower().encode(), value.encode("latin-1")) for name, value in headers.items()]
+
+
+async def send_problem(send, status: int, detail: str, code: str | None = None,
+                       headers: dict[str, str] | None = None) -> None:
+    """Answer with a problem from ASGI middleware, where no error handler is reachable."""
+    response = problem(status, detail, code, headers)
+    await send({"type": "http.response.start", "status": status,
+                "headers": response_head(response)})
+    await send({"type": "http.response.body", "body": response.body})
 
 
 class AllowedMethods:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import parse_qsl
 
 import jsonschema_rs
 from connexion.exceptions import BadRequestProblem, ExtraParameterProblem, ProblemException
@@ -39,6 +40,47 @@ def invalid(detail: str, code: str, errors: list[dict[str, str]] | None = None) 
     if errors:
         ext["errors"] = errors
     return ProblemException(status=400, title="Bad Request", detail=detail[:2000], ext=ext)
+
+
+MAX_DEPTH = 64
+JSON_TOKEN = re.compile(rb'[\[\]{}"\\]')
+ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def too_deep(raw: bytes, limit: int = MAX_DEPTH) -> bool:
+    """Whether arrays and objects nest deeper than `limit`, found before `json.loads` recurses
+    (RecursionError near 1,000 levels). One linear pass; brackets inside strings do not count."""
+    if raw.count(b"[") + raw.count(b"{") <= limit:  # the common case, in C
+        return False
+    depth, in_string, skip = 0, False, -1
+    for match in JSON_TOKEN.finditer(raw):
+        at = match.start()
+        if at == skip:  # the character after a backslash
+            continue
+        token = raw[at]
+        if in_string:
+            if token == 0x5C:  # backslash
+                skip = at + 1
+            elif token == 0x22:  # quote
+                in_string = False
+        elif token == 0x22:
+            in_string = True
+        elif token in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        elif token in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return False
+
+
+def has_lone_surrogate(body: Any) -> bool:
+    """JSON's `\\ud800` escapes parse to strings UTF-8 cannot hold (nor the database)."""
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def shorten(message: str) -> str:
@@ -134,10 +176,17 @@ class JSONBody(CompiledFirst, JSONRequestBodyValidator):
         raw = b"".join([message async for message in stream])
         if not raw:
             return NO_BODY
+        if too_deep(raw):
+            raise invalid(f"the body is not valid JSON: nested deeper than {MAX_DEPTH} levels",
+                          "malformed_json")
         try:
-            return json.loads(raw)
+            body = json.loads(raw.decode("utf-8"))  # UTF-8 only (RFC 8259), never guessed
         except ValueError as error:  # includes UnicodeDecodeError for non-UTF-8 bytes
             raise invalid(f"the body is not valid JSON: {error}", "malformed_json") from None
+        if ESCAPED_SURROGATE.search(raw) and has_lone_surrogate(body):
+            raise invalid("the body is not valid JSON: a string holds a lone UTF-16 surrogate "
+                          "(\\ud800-\\udfff not in a pair)", "malformed_json")
+        return body
 
     def _validate(self, body: Any) -> None:
         if body is NO_BODY:
@@ -182,6 +231,7 @@ class Parameters(ParameterValidator):
         return None if error is None else f"{param['name']}: {shorten(error.message)}"
 
     def validate_request(self, request) -> None:
+        ascii_integers(self.parameters, request.scope)
         try:
             super().validate_request(request)
         except ExtraParameterProblem as problem:
@@ -190,6 +240,34 @@ class Parameters(ParameterValidator):
             field, _, message = str(problem.detail).partition(": ")
             raise invalid(str(problem.detail), "invalid_parameter",
                           [{"field": field, "message": message}]) from None
+
+
+ASCII_INTEGER = re.compile(r"-?[0-9]{1,30}")
+SIGNED_SEGMENT = re.compile(r"/(\+[0-9]+)(?:/|$)")  # Connexion's integer route takes "+1" as 1
+
+
+def is_integer(param: dict) -> bool:
+    schema = param.get("schema", param)
+    return schema.get("type") == "integer" or (
+        schema.get("type") == "array" and schema.get("items", {}).get("type") == "integer")
+
+
+def not_ascii_integer(name: str, value: str) -> ProblemException:
+    return invalid(f"{name}: {shorten(repr(value))} is not a whole number in ASCII digits",
+                   "invalid_parameter", [{"field": name, "message": "must be ASCII digits"}])
+
+
+def ascii_integers(parameters: dict, scope: dict) -> None:
+    """Integers in the path and query as plain ASCII digits, before Connexion's `int()` takes
+    "+1", " 1", "1_0", "１" or "١٠١٥" for numbers."""
+    path_ids = [p for p in parameters.get("path", ()) if is_integer(p)]
+    if path_ids and (signed := SIGNED_SEGMENT.search(scope.get("path", ""))):
+        raise not_ascii_integer(path_ids[0]["name"], signed.group(1))
+    integers = {p["name"] for p in parameters.get("query", ()) if is_integer(p)}
+    if integers and scope.get("query_string"):
+        for name, value in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
+            if name in integers and not ASCII_INTEGER.fullmatch(value):
+                raise not_ascii_integer(name, value)
 
 
 def validator_map() -> dict:

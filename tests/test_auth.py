@@ -108,5 +108,6 @@ def test_unsafe_settings_are_refused(environ):
         Settings.from_env(environ)
 
 
-def test_development_runs_without_a_secret():
+def test_development_runs_without_a_secret(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # it keeps a secret of its own under var/
     assert Settings.from_env({}).env == "development"

@@ -1,0 +1,164 @@
+"""What an attacker sends, to every operation that takes input: always a 4xx problem+json with
+our headers, never a 500, and not a row changed."""
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+import jwt
+import pytest
+
+from db.idempotency import IdempotencyKey
+from db.models import Event, Interview
+from tests.conftest import SECRET, People, book, serving
+from tests.test_auth import claims_for
+from tests.test_limits import FAST, assert_problem, assert_raw_problem, exchange, port_of
+
+# operationId -> (method, path); {id} is an interview the caller may act on.
+WITH_BODY = {
+    "createInterview": ("POST", "/api/v1/interviews"),
+    "createInterviewTrailingSlash": ("POST", "/api/v1/interviews/"),
+    "updateInterview": ("PATCH", "/api/v1/interviews/{id}"),
+    "confirmInterview": ("POST", "/api/v1/interviews/{id}/confirm"),
+    "declineInterview": ("POST", "/api/v1/interviews/{id}/decline"),
+    "cancelInterview": ("POST", "/api/v1/interviews/{id}/cancel"),
+    "completeInterview": ("POST", "/api/v1/interviews/{id}/complete"),
+    "markInterviewNoShow": ("POST", "/api/v1/interviews/{id}/no_show"),
+    "proposeAmendment": ("POST", "/api/v1/interviews/{id}/amendment"),
+}
+WITH_PARAMS = {
+    "showInterview": ("GET", "/api/v1/interviews/{id}"),
+    "listInterviewEvents": ("GET", "/api/v1/interviews/{id}/events"),
+    "withdrawAmendment": ("DELETE", "/api/v1/interviews/{id}/amendment"),
+    "acceptAmendment": ("POST", "/api/v1/interviews/{id}/amendment/accept"),
+    "rejectAmendment": ("POST", "/api/v1/interviews/{id}/amendment/reject"),
+}
+EVERY = {**WITH_BODY, **WITH_PARAMS, "listInterviews": ("GET", "/api/v1/interviews"),
+         "showMe": ("GET", "/api/v1/me")}
+JSON = {"Content-Type": "application/json"}
+
+# name -> (raw body, status, code)
+BODIES = {
+    "nested 2,000 deep": (b'{"reason": ' + b"[" * 2000 + b"]" * 2000 + b"}", 400, "malformed_json"),
+    "nested 100,000 deep": (b"{" * 60_000, 400, "malformed_json"),
+    "escaped lone surrogate": (b'{"reason": "a\\ud800b", "interview": {"location": "\\udfff"}}', 400,
+                               "malformed_json"),
+    "UTF-8 encoded surrogate": (b'{"reason": "a\xed\xa0\x80b"}', 400, "malformed_json"),
+    "overlong UTF-8": (b'{"reason": "\xc0\xaf"}', 400, "malformed_json"),
+    "Latin-1": (b'{"reason": "caf\xe9"}', 400, "malformed_json"),
+    "UTF-16": ('{"reason": "x"}'.encode("utf-16"), 400, "malformed_json"),
+    "UTF-8 byte order mark": (b'\xef\xbb\xbf{"reason": "x"}', 400, "malformed_json"),
+    "NUL": (b'{"reason": "x"}\x00', 400, "malformed_json"),
+    "over 64 KiB": (b'{"reason": "' + b"a" * 70_000 + b'"}', 413, "payload_too_large"),
+    "a huge number": (b'{"reason": 1' + b"0" * 5000 + b"}", 400, None),
+}
+ODD_IDS = ["²", "١٠١٥", "１", "1e3", "0x10", " 1", "1 ", "+1", "-1", "1_0", "9" * 40, "1.0", "%00", "\ud800"]
+ODD_SUBS = ["²", "١٠١٥", "１２", "1e3", "-1", "9" * 19, "", " 1"]
+
+
+@pytest.fixture
+def rows(db):
+    """Counts every table a request could write; the test asserts they did not move."""
+    def snapshot():
+        return [Interview.select().count(), Event.select().count(), IdempotencyKey.select().count(),
+                [(i.id, i.version, i.status, i.location) for i in Interview.select().order_by(Interview.id)]]
+    return snapshot
+
+
+@pytest.fixture
+def target(client, people: People) -> dict:
+    return book(client, people)
+
+
+def url(path: str, target: dict) -> str:
+    return path.format(id=target["id"])
+
+
+@pytest.mark.parametrize("name", BODIES)
+@pytest.mark.parametrize("operation", WITH_BODY)
+def test_hostile_bodies(client, people, target, rows, operation, name):
+    method, path = WITH_BODY[operation]
+    raw, status, code = BODIES[name]
+    before = rows()
+    response = client.request(method, url(path, target), content=raw,
+                              headers={**people.auth(people.coordinator), **JSON})
+    if code is None:
+        assert 400 <= response.status_code < 500, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+    else:
+        assert_problem(response, status, code)
+    assert rows() == before
+
+
+@pytest.mark.parametrize("operation", WITH_BODY)
+def test_an_oversized_chunked_body(client, people, target, rows, operation):
+    method, path = WITH_BODY[operation]
+    before = rows()
+    response = client.request(method, url(path, target), content=iter([b'{"reason": "', b"a" * 70_000, b'"}']),
+                              headers={**people.auth(people.coordinator), **JSON})
+    assert_problem(response, 413, "payload_too_large")
+    assert rows() == before
+
+
+@pytest.mark.parametrize("operation", EVERY)
+def test_huge_headers(client, people, target, rows, operation):
+    method, path = EVERY[operation]
+    before = rows()
+    response = client.request(method, url(path, target), content=b"{}" if operation in WITH_BODY else None,
+                              headers={**people.auth(people.coordinator), **JSON, "X-Junk": "j" * 40_000})
+    assert_problem(response, 431, "headers_too_large")
+    assert rows() == before
+
+
+@pytest.mark.parametrize("sub", ODD_SUBS)
+@pytest.mark.parametrize("operation", EVERY)
+def test_odd_digits_in_sub(client, people, target, rows, operation, sub):
+    method, path = EVERY[operation]
+    token = jwt.encode(claims_for(1, sub=sub), SECRET, algorithm="HS256")
+    before = rows()
+    response = client.request(method, url(path, target), content=b"{}" if operation in WITH_BODY else None,
+                              headers={"Authorization": f"Bearer {token}", **JSON})
+    assert_problem(response, 401, "unauthorized")
+    assert rows() == before
+
+
+@pytest.mark.parametrize("odd", ODD_IDS)
+@pytest.mark.parametrize("operation", [op for op, (_, path) in EVERY.items() if "{id}" in path])
+def test_odd_digits_in_ids(client, people, rows, operation, odd):
+    method, path = EVERY[operation]
+    before = rows()
+    response = client.request(method, path.format(id=quote(odd, safe="", errors="surrogatepass")),
+                              content=b"{}" if operation in WITH_BODY else None,
+                              headers={**people.auth(people.coordinator), **JSON})
+    assert 400 <= response.status_code < 500 and response.status_code != 405, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert rows() == before
+
+
+@pytest.mark.parametrize("query", [
+    "interviewer_id=²", "interviewer_id=١٠١٥", "limit=１０", "limit=1e1", "interviewee_id=-1",
+    "interviewer_id=" + "9" * 40, "start_from=2031-01-01T00:00:00%ED%A0%80", "kind=%ff", "cursor=%00",
+    "status=" + "x" * 20_000, "interviewer_id=1&interviewer_id=2&" * 500,
+], ids=lambda query: query[:40])
+def test_hostile_query_strings(client, people, query):
+    response = client.get(f"/api/v1/interviews?{query}", headers=people.auth(people.coordinator))
+    assert 400 <= response.status_code < 500, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.fixture(scope="module")
+def slow_server(app, database_url):
+    with serving(database_url, workers=1, env=FAST) as (base, _):
+        yield port_of(base)
+
+
+@pytest.mark.parametrize("operation", WITH_BODY)
+def test_slow_bodies(slow_server, people, target, rows, operation):
+    method, path = WITH_BODY[operation]
+    body = json.dumps({"reason": "slow"}).encode()
+    head = (f"{method} {url(path, target)} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Authorization: {people.auth(people.coordinator)['Authorization']}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    before = rows()
+    assert_raw_problem(exchange(slow_server, head + body[:5]), 408, "request_timeout")
+    assert rows() == before
