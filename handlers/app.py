@@ -19,6 +19,7 @@ from db.models import database
 from handlers import auth, health, interviews, people, problems
 from handlers.idempotency import idempotent
 from handlers.middleware import ResponseHeaders
+from handlers.openapi_document import OpenAPIDocument
 from handlers.settings import Settings
 from handlers.validation import validator_map
 
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         ),
     )
     app.add_middleware(ResponseHeaders, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_middleware(OpenAPIDocument, position=MiddlewarePosition.BEFORE_SWAGGER, spec=spec)
     problems.install(app, problems.AllowedMethods(spec["paths"]))
     return app
 
