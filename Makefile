@@ -7,7 +7,7 @@ WORKERS ?= 1
 DEMO_USERS := 1015 1014 1016 1012 1013
 RUN_ENV := INTERVIEWS_DATABASE_URL=$${INTERVIEWS_DATABASE_URL:-sqlite:///var/interviews.db}
 
-.PHONY: run test bench clean
+.PHONY: run test lint bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,8 +40,18 @@ test: $(BIN)/.test-installed
 	  $(BIN)/python -m pytest; \
 	fi
 
+# OpenAPI linters, pinned in package.json/package-lock.json; `npm ci` only when they changed.
+# Both fail on any warning: Redocly's recommended-strict, Spectral's --fail-severity=warn.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+lint: node_modules/.installed
+	node_modules/.bin/redocly lint openapi.yaml --format=stylish
+	node_modules/.bin/spectral lint openapi.yaml --fail-severity=warn
+
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var node_modules
 
 # Benchmark against a Starlette ceiling (see bench/run.py); needs wrk (installed if missing).
 bench: $(BIN)/.installed
