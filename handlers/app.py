@@ -1,6 +1,9 @@
 """The application factory: one place where the spec, the database and the middleware meet."""
 from __future__ import annotations
 
+import handlers.quiet  # noqa: F401 (first: before anything imports Connexion)
+
+# isort: split
 import contextlib
 import functools
 import re
