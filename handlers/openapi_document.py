@@ -31,15 +31,23 @@ class OpenAPIDocument:
     def __init__(self, app: ASGIApp, spec: dict) -> None:
         self.app = app
         self.spec = spec
+        self.rendered: dict[tuple[str, str], bytes] = {}  # (path, root_path) -> body
+
+    def render(self, path: str, root_path: str) -> bytes:
+        key = (path, root_path)
+        if key not in self.rendered:
+            document = served(self.spec, root_path)
+            self.rendered[key] = (
+                json.dumps(document, default=str) if path == SPEC_JSON
+                else yaml.safe_dump(document, sort_keys=False)
+            ).encode()
+        return self.rendered[key]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path") if scope["type"] == "http" else None
         if path in (SPEC_JSON, SPEC_YAML) and scope["method"] in ("GET", "HEAD"):
-            document = served(self.spec, scope.get("root_path", ""))
-            if path == SPEC_JSON:
-                response = Response(json.dumps(document, default=str), media_type="application/json")
-            else:
-                response = Response(yaml.safe_dump(document, sort_keys=False), media_type="text/yaml")
-            await response(scope, receive, send)
+            body = self.render(path, scope.get("root_path", ""))
+            media_type = "application/json" if path == SPEC_JSON else "text/yaml"
+            await Response(body, media_type=media_type)(scope, receive, send)
             return
         await self.app(scope, receive, send)
