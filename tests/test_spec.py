@@ -31,9 +31,13 @@ def resolve(node: dict) -> dict:
     return node
 
 
+POSITIONAL_CODE = {"invalid": 1, "problem": 2}  # function -> index of its `code` argument
+
+
 def emitted_codes() -> set[str]:
     """Every problem `code` literal in handlers/ and db/: `code="x"` / `code = "x"` anywhere,
-    a `{"code": "x"}` dict, the second argument of `invalid(detail, "x")`, and CODES."""
+    a `{"code": "x"}` dict, the code argument of `invalid(detail, "x")` and
+    `problem(status, detail, "x")`, and CODES."""
     found = set(CODES.values()) | {"error"}  # `error`: problem()'s fallback for other statuses
     for module in [*ROOT.joinpath("handlers").glob("*.py"), *ROOT.joinpath("db").glob("*.py")]:
         for node in ast.walk(ast.parse(module.read_text())):
@@ -50,8 +54,8 @@ def emitted_codes() -> set[str]:
             elif isinstance(node, ast.Dict):
                 values = [v for k, v in zip(node.keys, node.values)
                           if isinstance(k, ast.Constant) and k.value == "code"]
-            elif isinstance(node, ast.Call) and getattr(node.func, "id", None) == "invalid":
-                values = node.args[1:2]
+            elif isinstance(node, ast.Call) and getattr(node.func, "id", None) in POSITIONAL_CODE:
+                values = node.args[POSITIONAL_CODE[node.func.id]:][:1]
             else:
                 values = []
             found |= {v.value for v in values if isinstance(v, ast.Constant) and isinstance(v.value, str)}
