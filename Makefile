@@ -4,33 +4,26 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8080
 WORKERS ?= 1
-DEMO_USERS := 1015 1014 1016 1012 1013
 RUN_ENV := INTERVIEWS_DATABASE_URL=$${INTERVIEWS_DATABASE_URL:-sqlite:///var/interviews.db}
 
-.PHONY: run test bench bench-availability clean
+.PHONY: run test lint bench bench-availability clean
 
 $(BIN)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
-	touch $@
+	@echo "Installing into $(VENV) (first time: about a minute)..."
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet --quiet -e .
+	@touch $@
 
 $(BIN)/.test-installed: $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 
+# One screen: the demo command migrates, imports the demo people, mints their tokens (one
+# process) and says what to do next; then the server. pip stays quiet unless it fails.
 run: $(BIN)/.installed
-	$(RUN_ENV) $(BIN)/interviews migrate
-	$(RUN_ENV) $(BIN)/interviews people import db/demo_people.json
-	@echo; echo "Demo tokens (1015 coordinator, 1014/1016 interviewers, 1012/1013 drivers):"
-	@for id in $(DEMO_USERS); do echo "  $$id: $$($(RUN_ENV) $(BIN)/interviews token issue $$id)"; done
-	@echo; echo "Try the documented request:"
-	@echo "  curl -i -X POST http://127.0.0.1:$(PORT)/api/v1/interviews/ \\"
-	@echo "    -H 'Authorization: Bearer $$($(RUN_ENV) $(BIN)/interviews token issue 1015)' \\"
-	@echo "    -H 'Content-Type: application/json' -H 'Accept: application/json' \\"
-	@echo "    -d '{\"interview\": {\"interviewee_id\": 289, \"interviewer_id\": 1014, \"kind\": \"video_call\", \"location\": \"https://zoom.com\", \"start_at\": \"2025-11-20T08:13:05Z\", \"end_at\": \"2025-11-20T08:43:05Z\"}}'"
-	@echo; echo "Swagger UI: http://127.0.0.1:$(PORT)/api/v1/ui/"; echo
-	$(RUN_ENV) $(BIN)/interviews serve --port $(PORT) --workers $(WORKERS)
+	@$(RUN_ENV) $(BIN)/interviews demo --port $(PORT)
+	@$(RUN_ENV) $(BIN)/interviews serve --port $(PORT) --workers $(WORKERS)
 
 # The whole suite on SQLite; again on PostgreSQL when INTERVIEWS_TEST_DATABASE_URL is set.
 test: $(BIN)/.test-installed
@@ -40,8 +33,18 @@ test: $(BIN)/.test-installed
 	  $(BIN)/python -m pytest; \
 	fi
 
+# OpenAPI linters, pinned in package.json/package-lock.json; `npm ci` only when they changed.
+# Both fail on any warning: Redocly's recommended-strict, Spectral's --fail-severity=warn.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+lint: node_modules/.installed
+	node_modules/.bin/redocly lint openapi.yaml --format=stylish
+	node_modules/.bin/spectral lint openapi.yaml --fail-severity=warn
+
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var node_modules
 
 # Benchmark against a Starlette ceiling (see bench/run.py); needs wrk (installed if missing).
 bench: $(BIN)/.installed

@@ -36,7 +36,12 @@ T = TypeVar("T")
 
 
 def parse_instant(value: str, field: str) -> datetime:
-    """An RFC 3339 timestamp with an offset, as UTC truncated to milliseconds."""
+    """An RFC 3339 timestamp with an offset, as UTC truncated to milliseconds.
+
+    Also takes what OpenAPI Generator clients send in query parameters by default,
+    `2025-11-20T08:13:05.000000+0000` (no colon in the offset); bodies are held to RFC 3339
+    by their schema before they get here.
+    """
     try:
         parsed = datetime.fromisoformat(value.upper())
         if parsed.tzinfo is None:

@@ -1,6 +1,9 @@
 """The application factory: one place where the spec, the database and the middleware meet."""
 from __future__ import annotations
 
+import handlers.quiet  # noqa: F401 (first: before anything imports Connexion)
+
+# isort: split
 import contextlib
 import functools
 import re
@@ -32,6 +35,7 @@ from handlers.idempotency import idempotent
 from handlers.limits import RequestLimits
 from handlers.middleware import ResponseHeaders
 from handlers.ratelimit import RateLimit
+from handlers.openapi_document import OpenAPIDocument
 from handlers.settings import Settings
 from handlers.validation import validator_map
 
@@ -110,6 +114,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
                            settings=settings)
     app.add_middleware(RequestLimits, position=MiddlewarePosition.BEFORE_EXCEPTION,
                        settings=settings)
+    app.add_middleware(OpenAPIDocument, position=MiddlewarePosition.BEFORE_SWAGGER, spec=spec)
     problems.install(app, problems.AllowedMethods(spec["paths"]))
     return app
 

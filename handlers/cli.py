@@ -1,6 +1,9 @@
-"""`interviews`: serve, migrate, import people, issue and revoke tokens."""
+"""`interviews`: serve, migrate, import people, issue and revoke tokens, prepare a demo."""
 from __future__ import annotations
 
+import handlers.quiet  # noqa: F401 (first: before anything imports Connexion)
+
+# isort: split
 import argparse
 import json
 import os
@@ -8,7 +11,7 @@ import sys
 
 from db import migrate, open_database
 from db.people import PeopleFileError, import_people
-from handlers import auth
+from handlers import auth, demo
 from handlers.settings import Settings, SettingsError
 
 
@@ -74,10 +77,15 @@ def main(argv: list[str] | None = None) -> int:
         "import", help="upsert users and interviewees from a JSON file").add_argument("file")
     token = commands.add_parser("token", help="issue or revoke bearer tokens")
     token_actions = token.add_subparsers(dest="action", required=True)
-    issue = token_actions.add_parser("issue", help="print a token for a user")
-    issue.add_argument("user_id", type=int)
+    issue = token_actions.add_parser(
+        "issue", help="print a token for a user; for several users, one `USER_ID TOKEN` a line")
+    issue.add_argument("user_id", type=int, nargs="+")
     issue.add_argument("--ttl", type=int, help="lifetime in seconds")
     token_actions.add_parser("revoke", help="refuse a token from now on").add_argument("jti")
+    demo_cmd = commands.add_parser(
+        "demo", help="migrate, import the demo people, print their tokens and what to do next")
+    demo_cmd.add_argument("--host", default="127.0.0.1")
+    demo_cmd.add_argument("--port", type=int, default=8080)
     args = parser.parse_args(argv)
 
     try:
@@ -99,7 +107,12 @@ def main(argv: list[str] | None = None) -> int:
             parser.exit(1, f"interviews: {args.file}: {error}; nothing was imported\n")
         print(f"imported {counts['users']} users and {counts['interviewees']} interviewees")
     elif args.command == "token" and args.action == "issue":
-        print(auth.issue_token(settings, args.user_id, args.ttl))
+        if len(args.user_id) == 1:
+            print(auth.issue_token(settings, args.user_id[0], args.ttl))
+        for user_id in args.user_id if len(args.user_id) > 1 else ():
+            print(user_id, auth.issue_token(settings, user_id, args.ttl))
+    elif args.command == "demo":
+        print(demo.prepare(settings, f"http://{args.host}:{args.port}"))
     elif args.command == "token":
         auth.revoke(args.jti)
         print(f"revoked {args.jti}")

@@ -21,6 +21,7 @@ CODES = {
     404: "not_found",
     405: "method_not_allowed",
     406: "not_acceptable",
+    408: "request_timeout",
     409: "conflict",
     408: "request_timeout",
     412: "precondition_failed",

@@ -313,12 +313,19 @@ def test_invalid_interviewee_body_is_400(client, people, interviewee):
     assert response.status_code == 400, response.text
 
 
-@pytest.mark.parametrize("title", ["nul\x00here", "lone \ud800"])
-def test_text_no_database_stores_is_422(client, people, title):
+@pytest.mark.parametrize("title, status", [("nul\x00here", 422), ("lone \ud800", 400)])
+def test_text_no_database_stores_is_refused(client, people, title, status):
+    """A NUL is valid JSON no database stores (422 on the field); a lone surrogate is not
+    valid UTF-8 text at all, refused when the body is parsed (400 malformed_json)."""
     response = client.put(f"/api/v1/users/{next(ids)}", headers={
         **people.auth(people.coordinator), "Content-Type": "application/json"},
         content=json.dumps({"user": {"title": title, "role": "driver"}}))
-    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "title"
+    assert response.status_code == status
+    problem = response.json()
+    if status == 422:
+        assert problem["errors"][0]["field"] == "title"
+    else:
+        assert problem["code"] == "malformed_json"
 
 
 # --- the import command shares the rules ------------------------------------------------

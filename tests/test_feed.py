@@ -338,5 +338,5 @@ def test_every_history_action_has_an_event_type_and_the_spec_lists_them():
 
     spec = yaml.safe_load((Path(__file__).resolve().parent.parent / "openapi.yaml").read_text())
     schemas = spec["components"]["schemas"]
-    assert set(EVENT_TYPES) == {"create", *ACTION_SIDES} == set(schemas["Event"]["properties"]["action"]["enum"])
+    assert set(EVENT_TYPES) == {"create", *ACTION_SIDES} == set(schemas["EventAction"]["enum"])
     assert sorted(EVENT_TYPES.values()) == sorted(schemas["EventType"]["enum"])

@@ -54,7 +54,13 @@ def api_schema(fuzz_app, settings):
     loaded = schemathesis.openapi.from_asgi(
         "/api/v1/openapi.json", fuzz_app, config=SchemathesisConfig.from_path(str(CONFIG))
     )
-    token = issue_token(settings, 1015)  # the demo coordinator: may do everything
+    return as_demo_coordinator(loaded, settings)
+
+
+def as_demo_coordinator(loaded, settings):
+    """Authenticate every generated request as the demo coordinator (who may do everything)
+    and make half the schema-valid bookings plausible."""
+    token = issue_token(settings, 1015)
 
     @loaded.auth()
     class Coordinator:
@@ -66,24 +72,25 @@ def api_schema(fuzz_app, settings):
             if headers.get("Authorization") not in chosen:  # keep the side `realize` chose
                 case.headers = {**headers, "Authorization": f"Bearer {data}"}
 
-    @loaded.hook("flatmap_case")
-    def plausible_bodies(context, case):
-        """Half the schema-valid bookings and proposals name demo people and a sane slot, so
-        the success paths get fuzzed too, not only the refusals of random ids and durations."""
-        body = case.body
-        if case.meta is None or case.meta.generation.mode != GenerationMode.POSITIVE \
-                or not isinstance(body, dict):
-            return st.just(case)
-        for wrapper in ("interview", "amendment"):
-            fields = body.get(wrapper)
-            if isinstance(fields, dict) and isinstance(fields.get("start_at"), str) \
-                    and isinstance(fields.get("end_at"), str):
-                chosen = BOOKING if isinstance(fields.get("interviewee_id"), int) else SLOT
-                return st.one_of(st.just(case), chosen.map(
-                    lambda values, fields=fields, wrapper=wrapper: with_body(case, {**body, wrapper: {**fields, **values}})))
-        return st.just(case)
-
+    loaded.hook("flatmap_case")(plausible_bodies)
     return loaded
+
+
+def plausible_bodies(context, case):
+    """Half the schema-valid bookings and proposals name demo people and a sane slot, so
+    the success paths get fuzzed too, not only the refusals of random ids and durations."""
+    body = case.body
+    if case.meta is None or case.meta.generation.mode != GenerationMode.POSITIVE \
+            or not isinstance(body, dict):
+        return st.just(case)
+    for wrapper in ("interview", "amendment"):
+        fields = body.get(wrapper)
+        if isinstance(fields, dict) and isinstance(fields.get("start_at"), str) \
+                and isinstance(fields.get("end_at"), str):
+            chosen = BOOKING if isinstance(fields.get("interviewee_id"), int) else SLOT
+            return st.one_of(st.just(case), chosen.map(
+                lambda values, fields=fields, wrapper=wrapper: with_body(case, {**body, wrapper: {**fields, **values}})))
+    return st.just(case)
 
 
 SLOT = st.fixed_dictionaries({
