@@ -17,6 +17,7 @@ from db import (
     lockable,
     write_transaction,
 )
+from db import outbox
 from db.errors import Conflict, Forbidden, Invalid, InvalidTransition, NotFound
 from db.fields import iso_utc, utcnow
 from db.models import (
@@ -51,11 +52,13 @@ def iso_or_value(value: object) -> object:
 
 def record(interview: Interview, actor: User, action: str, changes: dict[str, tuple],
            reason: str | None = None) -> None:
-    """Write one history entry, inside the caller's transaction."""
-    Event.create(
+    """Write one history entry, and its webhook deliveries, inside the caller's transaction."""
+    shown = {k: {"from": iso_or_value(a), "to": iso_or_value(b)} for k, (a, b) in changes.items()}
+    entry = Event.create(
         interview=interview.id, actor=actor.id, action=action, reason=reason,
-        changes=json.dumps({k: {"from": iso_or_value(a), "to": iso_or_value(b)} for k, (a, b) in changes.items()}),
+        changes=json.dumps(shown),
     )
+    outbox.enqueue(interview, entry, shown)
 
 
 def refuse_overlap(start_at: datetime, end_at: datetime, interviewer_id: int,

@@ -1,6 +1,7 @@
 """The application factory: one place where the spec, the database and the middleware meet."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import re
@@ -16,14 +17,15 @@ from connexion.resolver import Resolver
 
 from db import open_database
 from db.models import database
-from handlers import auth, health, interviews, people, problems
+from db import outbox
+from handlers import auth, delivery, health, interviews, people, problems, present, webhooks
 from handlers.idempotency import idempotent
 from handlers.middleware import ResponseHeaders
 from handlers.settings import Settings
 from handlers.validation import validator_map
 
 SPEC = Path(__file__).resolve().parent.parent / "openapi.yaml"
-HANDLER_MODULES = (interviews, people)
+HANDLER_MODULES = (interviews, people, webhooks)
 
 
 def with_connection(handler: Callable) -> Callable:
@@ -34,10 +36,13 @@ def with_connection(handler: Callable) -> Callable:
 
     @functools.wraps(handler)
     def run(*args, **kwargs):
-        with database.connection_context():
-            if "token_info" in kwargs:
-                kwargs["token_info"]["caller"] = auth.load_caller(kwargs["token_info"])
-            return handler(*args, **kwargs)
+        try:
+            with database.connection_context():
+                if "token_info" in kwargs:
+                    kwargs["token_info"]["caller"] = auth.load_caller(kwargs["token_info"])
+                return handler(*args, **kwargs)
+        finally:
+            outbox.wake_if_enqueued()  # every transaction of the request is over by now
 
     return run
 
@@ -53,18 +58,40 @@ def resolve(operation_id: str) -> Callable:
     raise LookupError(f"no handler for operationId {operation_id}")
 
 
+@contextlib.asynccontextmanager
+async def delivering(settings: Settings):
+    """A webhook delivery worker beside the API in this process, when enabled."""
+    if not settings.webhook_delivery:
+        yield
+        return
+    deliverer = delivery.deliverer_for(settings)
+    forget = outbox.on_enqueue(deliverer.wake)
+    stop = asyncio.Event()
+    task = asyncio.create_task(deliverer.run(stop))
+    try:
+        yield
+    finally:
+        forget()
+        stop.set()
+        deliverer.wake()
+        await asyncio.wait({task}, timeout=delivery.TIMEOUT + 5)
+
+
 def create_app(settings: Settings | None = None) -> AsyncApp:
     """Build the ASGI app for `settings` (from the environment when not given)."""
     settings = settings or Settings.from_env()
     open_database(settings.database_url, max_connections=settings.threads + 8)
     auth.configure(settings)
+    webhooks.configure(settings)
+    outbox.present_interview = present.interview
     spec = yaml.safe_load(SPEC.read_text())
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
         # Sync handlers run in anyio's thread pool; the connection pool is sized to match.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
-        yield
+        async with delivering(settings):
+            yield
         database.close_all()
 
     app = AsyncApp(__name__, lifespan=lifespan)
