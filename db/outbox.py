@@ -18,10 +18,10 @@ from datetime import datetime, timedelta
 
 from peewee import SqliteDatabase
 
-from db.fields import iso_utc, utcnow
-from db.models import Event, Interview, User, database
 from db import write_transaction
 from db.errors import Conflict
+from db.fields import iso_utc, utcnow
+from db.models import Event, Interview, User, database
 from db.webhooks import EVENT_TYPES, PING, Delivery, Webhook, own_webhook
 
 LEASE = timedelta(seconds=25)  # more than one attempt (10 s timeout) can take; under 30 s
@@ -109,7 +109,7 @@ def wake_if_enqueued() -> None:
     """Wake the local workers if this thread enqueued something (its transaction is over)."""
     if getattr(_enqueued, "pending", False):
         _enqueued.pending = False
-        for waker in list(_wakers):
+        for waker in _wakers:
             waker()
 
 

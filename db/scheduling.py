@@ -15,9 +15,9 @@ from db import (
     is_overlap_violation,
     is_transient,
     lockable,
+    outbox,
     write_transaction,
 )
-from db import outbox
 from db.errors import Conflict, Forbidden, Invalid, InvalidTransition, NotFound
 from db.fields import iso_utc, utcnow
 from db.models import (

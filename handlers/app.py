@@ -15,10 +15,9 @@ from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 
-from db import open_database
+from db import open_database, outbox
 from db.models import database
-from db import outbox
-from handlers import auth, delivery, health, interviews, people, problems, present, webhooks
+from handlers import auth, delivery, health, interviews, people, present, problems, webhooks
 from handlers.idempotency import idempotent
 from handlers.middleware import ResponseHeaders
 from handlers.settings import Settings
