@@ -1,0 +1,242 @@
+"""Delivery with real parts: a receiver on loopback, real HTTP, signatures verified as a
+receiver would; the clock and the schedule are ours, so retries take milliseconds."""
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import threading
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+import standardwebhooks
+
+from db import outbox
+from db.webhooks import Delivery, Webhook
+from handlers.delivery import Deliverer, HttpSender
+from tests.conftest import book, bring_to
+from tests.test_webhooks import no_webhooks, subscribe  # noqa: F401 - the fixture is used
+from tests.webhook_receiver import Receiver, free_port
+
+SCHEDULE = (1, 2, 4)  # four attempts in all
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC) + timedelta(seconds=5)  # after what the test enqueues
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def deliver(clock: Clock, sender=None, **options) -> None:
+    """Run a deliverer until nothing is due at the clock's time."""
+    deliverer = Deliverer(SCHEDULE, sender or HttpSender(allow_private=True), clock=clock,
+                          rand=lambda: 0.5, **options)
+    asyncio.run(asyncio.wait_for(deliverer.run(until_idle=True), 30))
+
+
+def rows(hook_id: int) -> list[Delivery]:
+    from db.models import database
+
+    with database.connection_context():
+        return list(Delivery.select().where(Delivery.webhook == hook_id).order_by(Delivery.id))
+
+
+def test_signed_events_arrive_and_verify(client, people, clock):
+    with Receiver() as receiver:
+        hook = subscribe(client, people, people.driver, url=receiver.url)
+        interview = bring_to(client, people, book(client, people), "confirmed")
+        deliver(clock)
+        bodies = receiver.verified(hook["secret"])
+    assert [b["type"] for b in bodies] == ["interview.created", "interview.confirmed"]
+    assert bodies[1]["data"]["interview"]["id"] == interview["id"]
+    assert bodies[1]["sequence"] == 2
+    for (headers, _, _), body in zip(receiver.requests, bodies, strict=True):
+        assert headers["webhook-id"] == body["id"]
+        assert headers["content-type"] == "application/json"
+    assert all(r.status == "delivered" and r.attempts == 1 and r.last_status_code == 200
+               for r in rows(hook["id"]))
+    with pytest.raises(standardwebhooks.WebhookVerificationError):
+        standardwebhooks.Webhook(subscribe(client, people, people.driver)["secret"]).verify(
+            receiver.requests[0][1], receiver.requests[0][0])
+
+
+def test_down_then_500_then_recovered_every_event_arrives(client, people, clock):
+    port = free_port()
+    receiver = Receiver(port=port, answer=lambda n: 500 if n < 3 else 200)
+    hook = subscribe(client, people, people.coordinator, url=receiver.url)
+    for _ in range(3):
+        book(client, people)
+    deliver(clock)  # attempt 1: nobody listens
+    assert [(r.attempts, r.status, r.last_status_code) for r in rows(hook["id"])] == [(1, "pending", None)] * 3
+    assert all("ConnectError" in r.last_error for r in rows(hook["id"]))
+    with receiver:
+        clock.advance(0.5)
+        deliver(clock)  # not due yet (1 s ± 10 %)
+        assert receiver.requests == []
+        clock.advance(0.6)
+        deliver(clock)  # attempt 2: 500 for each
+        assert [(r.attempts, r.last_status_code) for r in rows(hook["id"])] == [(2, 500)] * 3
+        clock.advance(2.1)
+        deliver(clock)  # attempt 3: 200
+        bodies = receiver.verified(hook["secret"])
+    assert len(receiver.requests) == 6
+    assert [(r.attempts, r.status, r.last_status_code) for r in rows(hook["id"])] == [(3, "delivered", 200)] * 3
+    assert len({b["id"] for b in bodies}) == 3
+
+
+def test_after_the_last_attempt_it_is_failed(client, people, clock):
+    with Receiver(answer=lambda n: 503) as receiver:
+        hook = subscribe(client, people, people.coordinator, url=receiver.url)
+        book(client, people)
+        for delay in (0, *SCHEDULE):
+            clock.advance(delay * 1.1)
+            deliver(clock)
+    assert len(receiver.requests) == 4
+    [row] = rows(hook["id"])
+    assert (row.status, row.attempts, row.last_status_code, row.next_attempt_at) == ("failed", 4, 503, None)
+
+
+def test_gone_disables_the_webhook(client, people, clock):
+    with Receiver(answer=lambda n: 410) as receiver:
+        hook = subscribe(client, people, people.coordinator, url=receiver.url)
+        book(client, people)
+        deliver(clock)
+        book(client, people)
+        clock.advance(10)
+        deliver(clock)
+    assert len(receiver.requests) == 1
+    assert [r.status for r in rows(hook["id"])] == ["failed"]
+    shown = client.get(f"/api/v1/webhooks/{hook['id']}", headers=people.auth(people.coordinator))
+    assert shown.json()["webhook"]["enabled"] is False
+
+
+def test_redirects_are_not_followed(client, people, clock):
+    with Receiver(answer=lambda n: (302, {"Location": "/elsewhere"}, b"")) as receiver:
+        hook = subscribe(client, people, people.coordinator, url=receiver.url)
+        book(client, people)
+        deliver(clock)
+    assert [h[1] for h in receiver.requests] and len(receiver.requests) == 1
+    [row] = rows(hook["id"])
+    assert (row.status, row.last_status_code, row.attempts) == ("pending", 302, 1)
+
+
+def test_ping_and_manual_retry(client, people, clock):
+    with Receiver(answer=lambda n: 500 if n == 0 else 200) as receiver:
+        hook = subscribe(client, people, people.interviewer, url=receiver.url)
+        base, auth = f"/api/v1/webhooks/{hook['id']}", people.auth(people.interviewer)
+        ping = client.post(base + "/ping", headers=auth)
+        assert ping.status_code == 202 and ping.json()["delivery"]["type"] == "webhook.ping"
+        deliver(clock)
+        [logged] = client.get(base + "/deliveries", headers=auth).json()["deliveries"]
+        assert (logged["status"], logged["attempts"], logged["last_status_code"]) == ("pending", 1, 500)
+        retried = client.post(f"{base}/deliveries/{logged['id']}/retry", headers=auth)
+        assert retried.status_code == 202
+        deliver(clock)  # due now, not after the schedule's delay
+        bodies = receiver.verified(hook["secret"])
+    assert [b["type"] for b in bodies] == ["webhook.ping", "webhook.ping"]
+    assert receiver.requests[0][0]["webhook-id"] == receiver.requests[1][0]["webhook-id"]
+    [logged] = client.get(base + "/deliveries", headers=auth).json()["deliveries"]
+    assert (logged["status"], logged["attempts"]) == ("delivered", 2)
+    retried = client.post(f"{base}/deliveries/{logged['id']}/retry", headers=auth)
+    assert retried.json()["delivery"]["status"] == "pending"
+
+
+def test_rotation_signs_with_both_secrets_for_a_day(client, people, clock):
+    with Receiver() as receiver:
+        hook = subscribe(client, people, people.driver, url=receiver.url)
+        rotated = client.post(f"/api/v1/webhooks/{hook['id']}/rotate_secret",
+                              headers=people.auth(people.driver)).json()["webhook"]
+        book(client, people)
+        deliver(clock)
+        assert receiver.verified(hook["secret"]) == receiver.verified(rotated["secret"])
+    assert len(receiver.requests[0][0]["webhook-signature"].split(" ")) == 2
+    from db.models import database
+
+    with database.connection_context():
+        row = Webhook.get_by_id(hook["id"])
+    assert row.signing_secrets(clock.now + timedelta(hours=23)) == [rotated["secret"], hook["secret"]]
+    assert row.signing_secrets(clock.now + timedelta(hours=25)) == [rotated["secret"]]
+
+
+def test_a_lease_keeps_others_off_until_it_runs_out(client, people, clock):
+    from db.models import database
+
+    hook = subscribe(client, people, people.coordinator)
+    for _ in range(6):
+        book(client, people)
+    claimed: list[list[int]] = []
+
+    def claim() -> None:
+        with database.connection_context():
+            claimed.append([c.id for c in outbox.claim(clock.now, limit=4)])
+
+    workers = [threading.Thread(target=claim) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    taken = [i for batch in claimed for i in batch]
+    assert len(taken) == 6 and len(set(taken)) == 6  # each delivery to one worker only
+    with database.connection_context():
+        assert outbox.claim(clock.now + timedelta(seconds=20)) == []
+        # the workers died without recording anything: within 30 s another takes them all
+        again = outbox.claim(clock.now + timedelta(seconds=26), limit=10)
+    assert sorted(c.id for c in again) == sorted(taken)
+    assert {r.webhook_id for r in rows(hook["id"])} == {hook["id"]}
+
+
+def test_a_slow_receiver_times_out(clock):
+    with Receiver(delay=2) as receiver:
+        sender = HttpSender(allow_private=True, timeout=0.3)
+        outcome = asyncio.run(sender(receiver.url, {}, b"{}"))
+    assert outcome.status_code is None and "timeout" in outcome.error
+
+
+def test_at_most_a_few_kib_of_an_answer_is_read(clock):
+    big = b"x" * (64 * 1024 * 1024)
+    with Receiver(answer=lambda n: (200, {}, big)) as receiver:
+        outcome = asyncio.run(HttpSender(allow_private=True)(receiver.url, {}, b"{}"))
+    assert outcome.ok
+
+
+def resolver_to(*addresses: str):
+    async def resolve(host: str, port: int):
+        return [ipaddress.ip_address(a) for a in addresses]
+    return resolve
+
+
+def test_production_refuses_a_name_resolving_to_loopback_at_delivery(clock):
+    with Receiver() as receiver:
+        sender = HttpSender(allow_private=False, resolver=resolver_to("127.0.0.1"))
+        outcome = asyncio.run(sender(f"https://receiver.test:{receiver.port}/hook", {}, b"{}"))
+        plain = asyncio.run(sender(receiver.url, {}, b"{}"))
+    assert outcome.status_code is None and "127.0.0.1" in outcome.error
+    assert plain.status_code is None and "https" in plain.error
+    assert receiver.requests == []
+
+
+def test_production_connects_to_the_checked_address_with_the_name_kept():
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204, stream=httpx.ByteStream(b""))
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler), follow_redirects=False)
+    sender = HttpSender(allow_private=False, resolver=resolver_to("93.184.216.34"), client=client)
+    outcome = asyncio.run(sender("https://hooks.example.com:8443/in?x=1", {"webhook-id": "evt_1"}, b"{}"))
+    assert outcome.ok
+    [request] = seen
+    assert str(request.url) == "https://93.184.216.34:8443/in?x=1"
+    assert request.headers["host"] == "hooks.example.com:8443"
+    assert request.extensions["sni_hostname"] == "hooks.example.com"
