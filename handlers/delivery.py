@@ -84,6 +84,8 @@ class HttpSender:
                         read += len(chunk)
                         if read >= READ_CAP:
                             break
+                    if not 100 <= response.status_code <= 599:
+                        return Outcome(error=f"not an HTTP status: {response.status_code}")
                     return Outcome(status_code=response.status_code)
         except TimeoutError:
             return Outcome(error=f"timeout after {self.timeout:g} s")

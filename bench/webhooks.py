@@ -1,0 +1,119 @@
+"""Webhooks' cost and lag: create requests/s without and with 2 webhooks, delivery lag.
+
+Serves the product as `interviews serve` does (SQLite, WAL, synchronous=FULL, delivery worker
+in every process), drives `POST /api/v1/interviews` from an asyncio client for a few seconds
+with no webhook, then again with 2 webhooks subscribed to everything (a receiver on
+loopback), and reports both rates and the delivery lag from the event's `occurred_at`
+(written in the change's transaction, just before its commit) to its receipt.
+Everything it starts, it stops. A benchmark, not a test: numbers depend on the machine.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.run import environment, interviews, start  # noqa: E402
+from tests.webhook_receiver import Receiver  # noqa: E402
+
+slots = itertools.count()
+BASE = datetime(2032, 1, 1, tzinfo=UTC)
+
+
+def body() -> dict:
+    start = BASE + timedelta(minutes=30 * next(slots))
+    return {"interview": {"interviewee_id": 289, "interviewer_id": 1014, "kind": "phone_call",
+                          "start_at": start.isoformat(), "end_at": (start + timedelta(minutes=30)).isoformat()}}
+
+
+async def drive(base: str, token: str, seconds: float, connections: int) -> dict:
+    """Create interviews from `connections` concurrent clients for `seconds`."""
+    done, errors, latencies = 0, 0, []
+    deadline = time.monotonic() + seconds
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=10,
+                                 limits=httpx.Limits(max_connections=connections)) as client:
+        async def one_client() -> None:
+            nonlocal done, errors
+            while time.monotonic() < deadline:
+                began = time.monotonic()
+                response = await client.post("/api/v1/interviews", json=body())
+                latencies.append(time.monotonic() - began)
+                if response.status_code == 200:
+                    done += 1
+                else:
+                    errors += 1
+
+        began = time.monotonic()
+        await asyncio.gather(*(one_client() for _ in range(connections)))
+        elapsed = time.monotonic() - began
+    latencies.sort()
+    return {"rps": done / elapsed, "ok": done, "errors": errors,
+            "p50_ms": 1000 * latencies[len(latencies) // 2],
+            "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)]}
+
+
+def subscribe(base: str, token: str, url: str) -> None:
+    response = httpx.post(base + "/api/v1/webhooks", json={"webhook": {"url": url}},
+                          headers={"Authorization": f"Bearer {token}"})
+    response.raise_for_status()
+
+
+def percentile(values: list[float], share: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * share))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_SECONDS", "5")))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", "2")))
+    parser.add_argument("--connections", type=int, default=16)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp, Receiver() as receiver:
+        env = environment(Path(tmp) / "bench.db") | {"INTERVIEWS_WEBHOOK_ALLOW_PRIVATE": "1"}
+        interviews(env, "migrate")
+        interviews(env, "people", "import", str(ROOT / "db" / "demo_people.json"))
+        token = interviews(env, "token", "issue", "1015")
+        process, base = start("product", env, args.workers)
+        try:
+            asyncio.run(drive(base, token, 1, args.connections))  # warm-up
+            without = asyncio.run(drive(base, token, args.seconds, args.connections))
+            for _ in range(2):
+                subscribe(base, token, receiver.url)
+            with_hooks = asyncio.run(drive(base, token, args.seconds, args.connections))
+            expected = 2 * with_hooks["ok"]
+            deadline = time.monotonic() + 60
+            while len(receiver.requests) < expected and time.monotonic() < deadline:
+                time.sleep(0.1)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+        lags = []
+        for headers, raw, received_at in receiver.requests:
+            sent = datetime.fromisoformat(json.loads(raw)["occurred_at"].replace("Z", "+00:00"))
+            lags.append(received_at - sent.timestamp())
+    print(json.dumps({
+        "connections": args.connections, "workers": args.workers, "seconds": args.seconds,
+        "create_without_webhooks": without, "create_with_2_webhooks": with_hooks,
+        "throughput_cost_percent": round(100 * (1 - with_hooks["rps"] / without["rps"]), 1),
+        "deliveries_expected": expected, "deliveries_received": len(receiver.requests),
+        "lag_p50_ms": round(1000 * statistics.median(lags), 1) if lags else None,
+        "lag_p99_ms": round(1000 * percentile(lags, 0.99), 1) if lags else None,
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
