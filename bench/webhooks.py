@@ -25,8 +25,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.run import environment, interviews, start  # noqa: E402
-from tests.webhook_receiver import Receiver  # noqa: E402
+from bench.run import environment, interviews, start
+from tests.webhook_receiver import Receiver
 
 slots = itertools.count()
 BASE = datetime(2032, 1, 1, tzinfo=UTC)
@@ -103,7 +103,7 @@ def main() -> None:
             process.wait(timeout=30)
         lags = []
         for headers, raw, received_at in receiver.requests:
-            sent = datetime.fromisoformat(json.loads(raw)["occurred_at"].replace("Z", "+00:00"))
+            sent = datetime.fromisoformat(json.loads(raw)["occurred_at"])
             lags.append(received_at - sent.timestamp())
     print(json.dumps({
         "connections": args.connections, "workers": args.workers, "seconds": args.seconds,
