@@ -32,8 +32,8 @@ USER_AGENT = "interviews-webhooks/1"
 log = logging.getLogger("interviews.delivery")
 
 Sender = Callable[[str, dict[str, str], bytes], Awaitable[Outcome]]
-# Called after every attempt with (outcome, seconds from enqueue to now): "delivered",
-# "retrying", "failed" or "lost_lease". For metrics; see `on_attempt`.
+# Called after every attempt with (outcome, seconds from enqueue to its outcome recorded):
+# "delivered", "retrying", "failed" or "lost_lease". For metrics; see `on_attempt`.
 _observers: list[Callable[[str, float], None]] = []
 
 
@@ -118,6 +118,7 @@ class Deliverer:
         self.woken: asyncio.Event | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.in_flight: set[asyncio.Task] = set()
+        self.attempted: list[tuple[Claimed, Outcome, datetime]] = []
 
     def wake(self) -> None:
         """Thread-safe: look for due deliveries now rather than at the next poll."""
@@ -131,21 +132,34 @@ class Deliverer:
 
         return await anyio.to_thread.run_sync(run, limiter=self.limiter)
 
-    async def attempt(self, claimed: Claimed) -> str:
-        """Send one claimed delivery and record the outcome."""
+    async def attempt(self, claimed: Claimed) -> None:
+        """Send one claimed delivery; its outcome is recorded with the next batch."""
         now = self.clock()
         try:
             outcome = await self.sender(claimed.url, signed_headers(claimed, now), claimed.payload.encode())
         except Exception as error:  # a sender bug must not lose the delivery's lease forever
             log.exception("webhook sender failed")
             outcome = Outcome(error=f"{type(error).__name__}: {error}"[:500])
-        done = self.clock()
-        status = await self.in_thread(outbox.complete, claimed, outcome, done, self.schedule, self.rand)
-        result = "retrying" if status == "pending" else status
-        lag = (done - claimed.created_at).total_seconds()
-        for observer in _observers:
-            observer(result, lag)
-        return result
+        self.attempted.append((claimed, outcome, self.clock()))
+
+    async def settle(self, limit: int) -> list[Claimed]:
+        """Record what finished and claim up to `limit` more (one transaction)."""
+        attempted, self.attempted = self.attempted, []
+        if not attempted and limit <= 0:
+            return []
+        try:
+            statuses, claimed = await self.in_thread(
+                outbox.settle, attempted, self.clock(), limit, self.schedule, self.rand)
+        except Exception:
+            log.exception("recording or claiming deliveries failed; trying again")
+            self.attempted[:0] = attempted
+            return []
+        now = self.clock()
+        for item, status in statuses:
+            lag = (now - item.created_at).total_seconds()
+            for observer in _observers:
+                observer("retrying" if status == "pending" else status, lag)
+        return claimed
 
     async def run(self, stop: asyncio.Event | None = None, until_idle: bool = False) -> None:
         """Deliver until `stop` is set (or, with `until_idle`, until nothing is due or running)."""
@@ -155,17 +169,12 @@ class Deliverer:
             while not stop.is_set():
                 self.woken.clear()
                 free = self.concurrency - len(self.in_flight)
-                claimed = []
-                if free > 0:
-                    try:
-                        claimed = await self.in_thread(outbox.claim, self.clock(), free)
-                    except Exception:
-                        log.exception("claiming deliveries failed; trying again")
+                claimed = await self.settle(free)
                 for item in claimed:
                     task = asyncio.create_task(self.attempt(item))
                     self.in_flight.add(task)
                     task.add_done_callback(self.finished)
-                if until_idle and not claimed and not self.in_flight:
+                if until_idle and not claimed and not self.in_flight and not self.attempted:
                     return
                 if len(claimed) < free or free <= 0:
                     with contextlib.suppress(TimeoutError):
@@ -173,6 +182,7 @@ class Deliverer:
         finally:
             if self.in_flight:
                 await asyncio.wait(self.in_flight, timeout=TIMEOUT + 5)
+            await self.settle(0)
 
     def finished(self, task: asyncio.Task) -> None:
         self.in_flight.discard(task)

@@ -22,14 +22,22 @@ SCHEDULE = (1, 2, 4)  # four attempts in all
 
 
 class Clock:
+    """Real time when first read (after what the test enqueued), then only moved by hand."""
+
     def __init__(self) -> None:
-        self.now = datetime.now(UTC) + timedelta(seconds=5)  # after what the test enqueues
+        self.started: datetime | None = None
+
+    @property
+    def now(self) -> datetime:
+        if self.started is None:
+            self.started = datetime.now(UTC) + timedelta(milliseconds=100)
+        return self.started
 
     def __call__(self) -> datetime:
         return self.now
 
     def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+        self.started = self.now + timedelta(seconds=seconds)
 
 
 @pytest.fixture
