@@ -73,3 +73,21 @@ def test_kill_9_mid_burst_loses_no_committed_event(client, people, database_url,
           f"{len(received) - len(set(received))} duplicates, {len(lost)} lost")
     assert not lost
     assert set(received) <= committed  # nothing that rolled back (or never happened) arrived
+
+
+def test_a_receiver_that_hangs_does_not_slow_the_api(client, people, database_url, monkeypatch):
+    monkeypatch.setenv("INTERVIEWS_WEBHOOK_ALLOW_PRIVATE", "1")
+    auth = people.auth(people.coordinator)
+    with Receiver(delay=3) as receiver:  # every answer takes 3 s
+        subscribe(client, people, people.coordinator, url=receiver.url)
+        subscribe(client, people, people.coordinator, url=receiver.url)
+        with serving(database_url, workers=1) as (base, _):
+            began = time.monotonic()
+            for _ in range(20):
+                response = httpx.post(base + "/api/v1/interviews", headers=auth, timeout=10,
+                                      json=interview_body(people))
+                assert response.status_code == 200
+            elapsed = time.monotonic() - began
+            assert receiver.requests  # deliveries were under way meanwhile
+    # 40 deliveries of 3 s each: in line with the requests that would be 2 minutes
+    assert elapsed < 15

@@ -248,3 +248,39 @@ def test_production_connects_to_the_checked_address_with_the_name_kept():
     assert str(request.url) == "https://93.184.216.34:8443/in?x=1"
     assert request.headers["host"] == "hooks.example.com:8443"
     assert request.extensions["sni_hostname"] == "hooks.example.com"
+
+
+def test_retry_delays_follow_the_schedule_with_jitter():
+    assert outbox.retry_delay(1, SCHEDULE, rand=lambda: 0.0) == pytest.approx(0.9)
+    assert outbox.retry_delay(3, SCHEDULE, rand=lambda: 1.0) == pytest.approx(4.4)
+    assert outbox.retry_delay(4, SCHEDULE) is None
+    assert len(outbox.DEFAULT_SCHEDULE) == 7 and outbox.DEFAULT_SCHEDULE[0] == 5
+
+
+def test_the_schedule_comes_from_the_environment():
+    from handlers.settings import Settings, SettingsError
+
+    settings = Settings.from_env({"INTERVIEWS_WEBHOOK_RETRY_SCHEDULE": "1,2,4",
+                                  "INTERVIEWS_WEBHOOK_ALLOW_PRIVATE": "1"})
+    assert settings.webhook_retry_schedule == (1.0, 2.0, 4.0) and settings.webhook_allow_private
+    assert Settings.from_env({}).webhook_allow_private is False
+    for bad in ("a,b", "1,,2", "-1", ",".join(["1"] * 21)):
+        with pytest.raises(SettingsError):
+            Settings.from_env({"INTERVIEWS_WEBHOOK_RETRY_SCHEDULE": bad})
+
+
+def test_interviews_deliver_sends_what_is_due(client, people, database_url):
+    import os
+    import subprocess
+    import sys
+
+    with Receiver() as receiver:
+        hook = subscribe(client, people, people.coordinator, url=receiver.url)
+        book(client, people)
+        env = {**os.environ, "INTERVIEWS_DATABASE_URL": database_url,
+               "INTERVIEWS_WEBHOOK_ALLOW_PRIVATE": "1"}
+        subprocess.run([sys.executable, "-m", "handlers.cli", "deliver", "--once"], env=env,
+                       check=True, timeout=60)
+        [body] = receiver.verified(hook["secret"])
+    assert body["type"] == "interview.created"
+    assert [r.status for r in rows(hook["id"])] == ["delivered"]
