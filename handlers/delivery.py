@@ -22,7 +22,6 @@ import httpx
 from standardwebhooks import Webhook as Signer
 
 from db import outbox
-from db.models import database
 from db.outbox import Claimed, Outcome
 from handlers import ssrf
 
@@ -127,7 +126,7 @@ class Deliverer:
 
     async def in_thread(self, function: Callable, *args: object):
         def run():
-            with database.connection_context():
+            with outbox.bookkeeping():
                 return function(*args)
 
         return await anyio.to_thread.run_sync(run, limiter=self.limiter)
