@@ -152,6 +152,14 @@ def _param(value: datetime) -> object:
     return Delivery.locked_until.db_value(value)
 
 
+def any_due(now: datetime) -> bool:
+    """Whether some delivery is due and not held: a read, cheap, taking no lock."""
+    return (Delivery.select(Delivery.id).join(Webhook)
+            .where(Webhook.enabled, Delivery.status == "pending", Delivery.next_attempt_at <= now,
+                   Delivery.locked_until.is_null() | (Delivery.locked_until < now))
+            .limit(1).exists())
+
+
 def claim(now: datetime, limit: int = 10) -> list[Claimed]:
     """Take up to `limit` due deliveries of enabled webhooks under a lease until now + LEASE."""
     lease = now + LEASE
@@ -224,7 +232,10 @@ def settle(attempted: list[tuple[Claimed, Outcome, datetime]], now: datetime, li
            schedule: Sequence[float], rand: Callable[[], float] = random.random,
            ) -> tuple[list[tuple[Claimed, str]], list[Claimed]]:
     """Record finished attempts and claim up to `limit` more, in one transaction: one commit
-    (one fsync on SQLite) for a whole batch rather than two per delivery."""
+    (one fsync on SQLite) for a whole batch rather than two per delivery. An idle poll only
+    reads, so it never takes SQLite's write lock from the API."""
+    if not attempted and (limit <= 0 or not any_due(now)):
+        return [], []
     with write_transaction():
         statuses = [(claimed, complete(claimed, outcome, at, schedule, rand))
                     for claimed, outcome, at in attempted]
