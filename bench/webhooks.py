@@ -86,6 +86,16 @@ def receive(port: int, log_path: str) -> None:
                 seen += 1
 
 
+def fresh_postgresql(server: str) -> str:
+    """A new, empty database on `server` (left behind for inspection; named by the time)."""
+    import psycopg
+
+    name = f"bench_webhooks_{int(time.time())}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    return server.rsplit("/", 1)[0] + "/" + name
+
+
 def percentile(values: list[float], share: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(len(values) * share))]
@@ -96,12 +106,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_SECONDS", "5")))
     parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", "2")))
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--postgresql", metavar="URL", default=os.environ.get("BENCH_POSTGRESQL"),
+                        help="a PostgreSQL server (e.g. postgresql://postgres@127.0.0.1:5432/postgres): "
+                             "bench on a fresh database there instead of SQLite")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         port, received_log = free_port(), Path(tmp) / "received.log"
         receiver = multiprocessing.Process(target=receive, args=(port, str(received_log)), daemon=True)
         receiver.start()
         env = environment(Path(tmp) / "bench.db") | {"INTERVIEWS_WEBHOOK_ALLOW_PRIVATE": "1"}
+        if args.postgresql:
+            env["INTERVIEWS_DATABASE_URL"] = fresh_postgresql(args.postgresql)
         interviews(env, "migrate")
         interviews(env, "people", "import", str(ROOT / "db" / "demo_people.json"))
         token = interviews(env, "token", "issue", "1015")
@@ -127,6 +142,7 @@ def main() -> None:
             sent = datetime.fromisoformat(occurred_at)
             lags.append(float(received_at) - sent.timestamp())
     print(json.dumps({
+        "database": "postgresql" if args.postgresql else "sqlite",
         "connections": args.connections, "workers": args.workers, "seconds": args.seconds,
         "create_without_webhooks": without, "create_with_2_webhooks": with_hooks,
         "throughput_cost_percent": round(100 * (1 - with_hooks["rps"] / without["rps"]), 1),
