@@ -3,8 +3,10 @@
 Serves the product as `interviews serve` does (SQLite, WAL, synchronous=FULL, delivery worker
 in every process), drives `POST /api/v1/interviews` from an asyncio client for a few seconds
 with no webhook, then again with 2 webhooks subscribed to everything (a receiver on
-loopback), and reports both rates and the delivery lag from the event's `occurred_at`
-(written in the change's transaction, just before its commit) to its receipt.
+loopback), then with the delivery workers switched off (the outbox's own cost on create, as
+when `interviews deliver` runs on another machine), and reports the rates and the delivery
+lag from the event's `occurred_at` (written in the change's transaction, just before its
+commit) to its receipt. `--postgresql URL` runs it on a fresh PostgreSQL database instead.
 Everything it starts, it stops. A benchmark, not a test: numbers depend on the machine.
 """
 from __future__ import annotations
@@ -136,6 +138,14 @@ def main() -> None:
             process.terminate()
             process.wait(timeout=30)
             receiver.kill()
+        # The outbox's own cost: the same, with the delivery workers elsewhere (not running).
+        process, base = start("product", env | {"INTERVIEWS_WEBHOOK_DELIVERY": "0"}, args.workers)
+        try:
+            asyncio.run(drive(base, token, 1, args.connections))  # warm-up
+            outbox_only = asyncio.run(drive(base, token, args.seconds, args.connections))
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
         lags = []
         for line in received_log.read_text().splitlines():
             occurred_at, received_at = line.split()
@@ -146,6 +156,8 @@ def main() -> None:
         "connections": args.connections, "workers": args.workers, "seconds": args.seconds,
         "create_without_webhooks": without, "create_with_2_webhooks": with_hooks,
         "throughput_cost_percent": round(100 * (1 - with_hooks["rps"] / without["rps"]), 1),
+        "create_with_2_webhooks_delivery_elsewhere": outbox_only,
+        "outbox_write_cost_percent": round(100 * (1 - outbox_only["rps"] / without["rps"]), 1),
         "deliveries_expected": expected, "deliveries_received": len(lags),
         "lag_p50_ms": round(1000 * statistics.median(lags), 1) if lags else None,
         "lag_p99_ms": round(1000 * percentile(lags, 0.99), 1) if lags else None,
