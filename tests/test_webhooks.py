@@ -240,3 +240,16 @@ def test_a_change_that_rolls_back_writes_no_delivery(client, people, monkeypatch
     assert shown.json()["interview"]["status"] == "pending"
     bring_to(client, people, interview, "confirmed")
     assert [e["type"] for e in deliveries(hook["id"])] == ["interview.created", "interview.confirmed"]
+
+
+@pytest.mark.parametrize("address, public", [
+    ("93.184.216.34", True), ("2606:2800:220:1:248:1893:25c8:1946", True),
+    ("127.0.0.1", False), ("::1", False), ("10.0.0.1", False), ("172.16.5.4", False),
+    ("192.168.0.1", False), ("169.254.169.254", False), ("fe80::1", False), ("fc00::1", False),
+    ("224.0.0.1", False), ("ff02::1", False), ("0.0.0.0", False), ("::", False),
+    ("100.64.0.1", False), ("::ffff:127.0.0.1", False), ("::ffff:93.184.216.34", True),
+])
+def test_which_addresses_are_public(address, public):
+    from handlers.ssrf import is_public
+
+    assert is_public(ipaddress.ip_address(address)) is public
