@@ -16,6 +16,7 @@ from db import (
     is_transient,
     key_shared,
     lockable,
+    outbox,
     write_transaction,
 )
 from db.errors import Conflict, Forbidden, Invalid, InvalidTransition, NotFound
@@ -58,11 +59,13 @@ def iso_or_value(value: object) -> object:
 
 def record(interview: Interview, actor: User, action: str, changes: dict[str, tuple],
            reason: str | None = None) -> None:
-    """Write one history entry, inside the caller's transaction."""
-    Event.create(
+    """Write one history entry, and its webhook deliveries, inside the caller's transaction."""
+    shown = {k: {"from": iso_or_value(a), "to": iso_or_value(b)} for k, (a, b) in changes.items()}
+    entry = Event.create(
         interview=interview.id, actor=actor.id, action=action, reason=reason,
-        changes=json.dumps({k: {"from": iso_or_value(a), "to": iso_or_value(b)} for k, (a, b) in changes.items()}),
+        changes=json.dumps(shown),
     )
+    outbox.enqueue(interview, entry, shown)
 
 
 def refuse_overlap(start_at: datetime, end_at: datetime, interviewer_id: int,

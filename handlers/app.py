@@ -4,6 +4,7 @@ from __future__ import annotations
 import handlers.quiet  # noqa: F401 (first: before anything imports Connexion)
 
 # isort: split
+import asyncio
 import contextlib
 import functools
 import re
@@ -17,18 +18,21 @@ from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 
-from db import open_database
+from db import open_database, outbox
 from db.models import database
 from handlers import (
     auth,
+    delivery,
     calendars,
     feed,
     health,
     interviews,
     observability,
     people,
+    present,
     problems,
     schedules,
+    webhooks,
 )
 from handlers.cors import Cors, allowed_origins
 from handlers.idempotency import idempotent
@@ -40,7 +44,8 @@ from handlers.settings import Settings
 from handlers.validation import validator_map
 
 SPEC = Path(__file__).resolve().parent.parent / "openapi.yaml"
-HANDLER_MODULES = (interviews, people, schedules, feed, calendars)
+HANDLER_MODULES = (interviews, people, schedules, feed, calendars, webhooks)
+delivery.on_attempt(observability.count_delivery)
 
 
 def with_connection(handler: Callable) -> Callable:
@@ -51,10 +56,13 @@ def with_connection(handler: Callable) -> Callable:
 
     @functools.wraps(handler)
     def run(*args, **kwargs):
-        with database.connection_context(), observability.connection_in_use():
-            if "token_info" in kwargs:
-                kwargs["token_info"]["caller"] = auth.load_caller(kwargs["token_info"])
-            return handler(*args, **kwargs)
+        try:
+            with database.connection_context(), observability.connection_in_use():
+                if "token_info" in kwargs:
+                    kwargs["token_info"]["caller"] = auth.load_caller(kwargs["token_info"])
+                return handler(*args, **kwargs)
+        finally:
+            outbox.wake_if_enqueued()  # every transaction of the request is over by now
 
     return run
 
@@ -70,12 +78,33 @@ def resolve(operation_id: str) -> Callable:
     raise LookupError(f"no handler for operationId {operation_id}")
 
 
+@contextlib.asynccontextmanager
+async def delivering(settings: Settings):
+    """A webhook delivery worker beside the API in this process, when enabled."""
+    if not settings.webhook_delivery:
+        yield
+        return
+    deliverer = delivery.deliverer_for(settings)
+    forget = outbox.on_enqueue(deliverer.wake)
+    stop = asyncio.Event()
+    task = asyncio.create_task(deliverer.run(stop))
+    try:
+        yield
+    finally:
+        forget()
+        stop.set()
+        deliverer.wake()
+        await asyncio.wait({task}, timeout=delivery.TIMEOUT + 5)
+
+
 def create_app(settings: Settings | None = None) -> AsyncApp:
     """Build the ASGI app for `settings` (from the environment when not given)."""
     settings = settings or Settings.from_env()
     observability.configure_logging(settings.log_level)
     open_database(settings.database_url, max_connections=settings.threads + 8)
     auth.configure(settings)
+    webhooks.configure(settings)
+    outbox.present_interview = present.interview
     spec = yaml.safe_load(SPEC.read_text())
 
     @contextlib.asynccontextmanager
@@ -83,7 +112,8 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         # Sync handlers run in anyio's thread pool; the connection pool is sized to match.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         observability.DB_CONNECTIONS_MAX.set(settings.threads + 8)
-        yield
+        async with delivering(settings):
+            yield
         database.close_all()
         observability.worker_stopped()
 

@@ -1,4 +1,5 @@
-"""`interviews`: serve, migrate, import people, issue and revoke tokens, prepare a demo."""
+"""`interviews`: serve, deliver webhooks, migrate, import people, issue and revoke tokens,
+prepare a demo."""
 from __future__ import annotations
 
 import handlers.quiet  # noqa: F401 (first: before anything imports Connexion)
@@ -62,6 +63,27 @@ def run_uvicorn(args: argparse.Namespace) -> None:
     )
 
 
+def deliver(args: argparse.Namespace, settings: Settings) -> None:
+    """Run a webhook delivery worker until SIGTERM/SIGINT (or, with --once, until idle)."""
+    import asyncio
+    import signal
+
+    from db import outbox
+    from handlers import present
+    from handlers.delivery import deliverer_for
+
+    outbox.present_interview = present.interview
+    open_database(settings.database_url, max_connections=4)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+        await deliverer_for(settings).run(stop, until_idle=args.once)
+
+    asyncio.run(run())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="interviews", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -71,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     serve_cmd.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                            help="worker processes (default: one per core)")
     serve_cmd.add_argument("--access-log", action="store_true")
+    deliver_cmd = commands.add_parser("deliver", help="run a webhook delivery worker")
+    deliver_cmd.add_argument("--once", action="store_true", help="stop when nothing is due")
     commands.add_parser("migrate", help="bring the database to the current schema")
     people = commands.add_parser("people", help="manage the copy of people")
     people.add_subparsers(dest="action", required=True).add_parser(
@@ -94,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.exit(2, f"interviews: {error}\n")
     if args.command == "serve":
         serve(args, settings)
+        return 0
+    if args.command == "deliver":
+        deliver(args, settings)
         return 0
     open_database(settings.database_url, max_connections=4)
     if args.command == "migrate":

@@ -66,6 +66,13 @@ request_log = structlog.get_logger(REQUEST_LOGGER)  # replaced by configure_logg
 
 # --- metrics -------------------------------------------------------------------------------
 
+def count_delivery(outcome: str, lag_seconds: float) -> None:
+    """A webhook delivery attempt's outcome; for a delivered one, its lag from the change."""
+    WEBHOOK_DELIVERIES.labels(outcome).inc()
+    if outcome == "delivered":
+        WEBHOOK_DELIVERY_LAG.observe(lag_seconds)
+
+
 def worker_stopped() -> None:
     """Drop this worker's live gauges from the sums (its counters stay counted)."""
     if os.environ.get(MULTIPROC_ENV):

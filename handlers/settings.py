@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from db.outbox import DEFAULT_SCHEDULE
+
 MIN_SECRET_BYTES = 32
 MIN_METRICS_TOKEN_BYTES = 16
 ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
@@ -40,6 +42,10 @@ class Settings:
     rate_limit: str = "1200/minute"  # `limits` notation; "off" disables it
     redis_url: str | None = None
     rate_limit_prefix: str = "interviews"
+    webhook_delivery: bool = True  # a delivery worker inside each `interviews serve` process
+    webhook_allow_private: bool = False
+    webhook_retry_schedule: tuple[float, ...] = DEFAULT_SCHEDULE
+    webhook_concurrency: int = 8
 
     def __post_init__(self) -> None:
         if self.env not in ("development", "production"):
@@ -64,6 +70,12 @@ class Settings:
                 raise SettingsError(f"INTERVIEWS_{name.upper()} must be from 1 to 3600")
         if self.rate_limit != "off" and not RATE_LIMIT.fullmatch(self.rate_limit):
             raise SettingsError("INTERVIEWS_RATE_LIMIT must be like '1200/minute' or 'off'")
+        if not 1 <= len(self.webhook_retry_schedule) <= 20 or not all(
+                0 <= delay <= 7 * 86400 for delay in self.webhook_retry_schedule):
+            raise SettingsError("INTERVIEWS_WEBHOOK_RETRY_SCHEDULE must be 1 to 20 delays in "
+                                "seconds, each from 0 to 604800, separated by commas")
+        if not 1 <= self.webhook_concurrency <= 256:
+            raise SettingsError("INTERVIEWS_WEBHOOK_CONCURRENCY must be from 1 to 256")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -94,6 +106,7 @@ class Settings:
                     values[name] = int(raw)
                 except ValueError:
                     raise SettingsError(f"INTERVIEWS_{name.upper()} must be a whole number") from None
+        values |= webhook_settings(get)
         if values["jwt_secret"] is None:
             if values["env"] != "development":
                 raise SettingsError("INTERVIEWS_JWT_SECRET is required outside development")
@@ -122,3 +135,31 @@ def development_secret(path: Path = DEVELOPMENT_SECRET_FILE) -> str:
     if len(secret.encode()) < MIN_SECRET_BYTES:
         raise SettingsError(f"{path} holds a secret under {MIN_SECRET_BYTES} bytes; delete it")
     return secret
+
+
+def flag(raw: str | None, name: str) -> bool | None:
+    if raw is None:
+        return None
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"INTERVIEWS_{name} must be 1 or 0")
+
+
+def webhook_settings(get) -> dict[str, object]:
+    """INTERVIEWS_WEBHOOK_*: delivery in serve, private addresses, retry schedule, concurrency."""
+    values: dict[str, object] = {
+        "webhook_delivery": flag(get("WEBHOOK_DELIVERY"), "WEBHOOK_DELIVERY"),
+        "webhook_allow_private": flag(get("WEBHOOK_ALLOW_PRIVATE"), "WEBHOOK_ALLOW_PRIVATE"),
+    }
+    try:
+        if get("WEBHOOK_RETRY_SCHEDULE") is not None:
+            values["webhook_retry_schedule"] = tuple(
+                float(part) for part in get("WEBHOOK_RETRY_SCHEDULE").split(","))
+        if get("WEBHOOK_CONCURRENCY") is not None:
+            values["webhook_concurrency"] = int(get("WEBHOOK_CONCURRENCY"))
+    except ValueError:
+        raise SettingsError("INTERVIEWS_WEBHOOK_RETRY_SCHEDULE takes seconds separated by commas "
+                            "(e.g. 1,2,4); INTERVIEWS_WEBHOOK_CONCURRENCY a whole number") from None
+    return values

@@ -214,6 +214,10 @@ def forget_demo_interviews() -> None:
         Event.delete().execute()  # this database holds only what the fuzzer did
         Interview.delete().execute()
         IdempotencyKey.delete().where(IdempotencyKey.user_id.in_([u["id"] for u in demo["users"]])).execute()
+        from db.webhooks import Delivery, Webhook
+
+        Delivery.delete().execute()  # the fuzz database's own: webhooks sequences registered
+        Webhook.delete().execute()
         for model, records in ((User, demo["users"]), (Interviewee, demo["interviewees"])):
             for record in records:  # directly: an import would refuse some role changes
                 model.update(**{k: v for k, v in record.items() if k != "id"}).where(

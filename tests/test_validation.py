@@ -84,6 +84,17 @@ def documents() -> list:
          "next_cursor": "WzAsIDBd"},
         {"calendar_feed": {"url": "https://example.com/api/v1/calendar/feeds/x.ics"}},
     ]
+    webhook = {"id": 7, "url": "https://hooks.example.com/in", "events": ["interview.created"],
+               "description": None, "enabled": True, "created_at": "2025-11-20T08:13:05.000Z"}
+    delivery = {"id": 40, "event_id": "evt_1", "type": "webhook.ping", "status": "pending", "attempts": 1,
+                "last_status_code": 500, "last_error": None, "next_attempt_at": "2025-11-20T08:13:05.000Z",
+                "delivered_at": None, "created_at": "2025-11-20T08:13:05.000Z"}
+    bases += [
+        {"webhook": {"url": "https://hooks.example.com/in", "events": [], "description": "d"}},
+        {"webhook": {"enabled": False}}, {"webhook": webhook}, {"webhooks": [webhook]},
+        {"webhook": {**webhook, "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
+        {"delivery": delivery}, {"deliveries": [delivery]},
+    ]
     docs = list(bases) + VALUES
     for base in bases:
         docs += mutations(base)

@@ -1,0 +1,286 @@
+"""Delivery with real parts: a receiver on loopback, real HTTP, signatures verified as a
+receiver would; the clock and the schedule are ours, so retries take milliseconds."""
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import threading
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+import standardwebhooks
+
+from db import outbox
+from db.webhooks import Delivery, Webhook
+from handlers.delivery import Deliverer, HttpSender
+from tests.conftest import book, bring_to
+from tests.test_webhooks import no_webhooks, subscribe  # noqa: F401 - the fixture is used
+from tests.webhook_receiver import Receiver, free_port
+
+SCHEDULE = (1, 2, 4)  # four attempts in all
+
+
+class Clock:
+    """Real time when first read (after what the test enqueued), then only moved by hand."""
+
+    def __init__(self) -> None:
+        self.started: datetime | None = None
+
+    @property
+    def now(self) -> datetime:
+        if self.started is None:
+            self.started = datetime.now(UTC) + timedelta(milliseconds=100)
+        return self.started
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.started = self.now + timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def deliver(clock: Clock, sender=None, **options) -> None:
+    """Run a deliverer until nothing is due at the clock's time."""
+    deliverer = Deliverer(SCHEDULE, sender or HttpSender(allow_private=True), clock=clock,
+                          rand=lambda: 0.5, **options)
+    asyncio.run(asyncio.wait_for(deliverer.run(until_idle=True), 30))
+
+
+def rows(hook_id: int) -> list[Delivery]:
+    from db.models import database
+
+    with database.connection_context():
+        return list(Delivery.select().where(Delivery.webhook == hook_id).order_by(Delivery.id))
+
+
+def test_signed_events_arrive_and_verify(client, people, clock):
+    with Receiver() as receiver:
+        hook = subscribe(client, people, people.driver, url=receiver.url)
+        interview = bring_to(client, people, book(client, people), "confirmed")
+        deliver(clock)
+        bodies = sorted(receiver.verified(hook["secret"]), key=lambda b: b["sequence"])
+    # sent concurrently, they may arrive in any order: `sequence` orders them
+    assert [b["type"] for b in bodies] == ["interview.created", "interview.confirmed"]
+    assert bodies[1]["data"]["interview"]["id"] == interview["id"]
+    assert bodies[1]["sequence"] == 2
+    assert {h["webhook-id"] for h, _, _ in receiver.requests} == {b["id"] for b in bodies}
+    assert all(h["content-type"] == "application/json" for h, _, _ in receiver.requests)
+    assert all(r.status == "delivered" and r.attempts == 1 and r.last_status_code == 200
+               for r in rows(hook["id"]))
+    with pytest.raises(standardwebhooks.WebhookVerificationError):
+        standardwebhooks.Webhook(subscribe(client, people, people.driver)["secret"]).verify(
+            receiver.requests[0][1], receiver.requests[0][0])
+
+
+def test_down_then_500_then_recovered_every_event_arrives(client, people, clock):
+    port = free_port()
+    receiver = Receiver(port=port, answer=lambda n: 500 if n < 3 else 200)
+    hook = subscribe(client, people, people.coordinator, url=receiver.url)
+    for _ in range(3):
+        book(client, people)
+    deliver(clock)  # attempt 1: nobody listens
+    assert [(r.attempts, r.status, r.last_status_code) for r in rows(hook["id"])] == [(1, "pending", None)] * 3
+    assert all("ConnectError" in r.last_error for r in rows(hook["id"]))
+    with receiver:
+        clock.advance(0.5)
+        deliver(clock)  # not due yet (1 s ± 10 %)
+        assert receiver.requests == []
+        clock.advance(0.6)
+        deliver(clock)  # attempt 2: 500 for each
+        assert [(r.attempts, r.last_status_code) for r in rows(hook["id"])] == [(2, 500)] * 3
+        clock.advance(2.1)
+        deliver(clock)  # attempt 3: 200
+        bodies = receiver.verified(hook["secret"])
+    assert len(receiver.requests) == 6
+    assert [(r.attempts, r.status, r.last_status_code) for r in rows(hook["id"])] == [(3, "delivered", 200)] * 3
+    assert len({b["id"] for b in bodies}) == 3
+
+
+def test_after_the_last_attempt_it_is_failed(client, people, clock):
+    with Receiver(answer=lambda n: 503) as receiver:
+        hook = subscribe(client, people, people.coordinator, url=receiver.url)
+        book(client, people)
+        for delay in (0, *SCHEDULE):
+            clock.advance(delay * 1.1)
+            deliver(clock)
+    assert len(receiver.requests) == 4
+    [row] = rows(hook["id"])
+    assert (row.status, row.attempts, row.last_status_code, row.next_attempt_at) == ("failed", 4, 503, None)
+
+
+def test_gone_disables_the_webhook(client, people, clock):
+    with Receiver(answer=lambda n: 410) as receiver:
+        hook = subscribe(client, people, people.coordinator, url=receiver.url)
+        book(client, people)
+        deliver(clock)
+        book(client, people)
+        clock.advance(10)
+        deliver(clock)
+    assert len(receiver.requests) == 1
+    assert [r.status for r in rows(hook["id"])] == ["failed"]
+    shown = client.get(f"/api/v1/webhooks/{hook['id']}", headers=people.auth(people.coordinator))
+    assert shown.json()["webhook"]["enabled"] is False
+
+
+def test_redirects_are_not_followed(client, people, clock):
+    with Receiver(answer=lambda n: (302, {"Location": "/elsewhere"}, b"")) as receiver:
+        hook = subscribe(client, people, people.coordinator, url=receiver.url)
+        book(client, people)
+        deliver(clock)
+    assert [h[1] for h in receiver.requests] and len(receiver.requests) == 1
+    [row] = rows(hook["id"])
+    assert (row.status, row.last_status_code, row.attempts) == ("pending", 302, 1)
+
+
+def test_ping_and_manual_retry(client, people, clock):
+    with Receiver(answer=lambda n: 500 if n == 0 else 200) as receiver:
+        hook = subscribe(client, people, people.interviewer, url=receiver.url)
+        base, auth = f"/api/v1/webhooks/{hook['id']}", people.auth(people.interviewer)
+        ping = client.post(base + "/ping", headers=auth)
+        assert ping.status_code == 202 and ping.json()["delivery"]["type"] == "webhook.ping"
+        deliver(clock)
+        [logged] = client.get(base + "/deliveries", headers=auth).json()["deliveries"]
+        assert (logged["status"], logged["attempts"], logged["last_status_code"]) == ("pending", 1, 500)
+        retried = client.post(f"{base}/deliveries/{logged['id']}/retry", headers=auth)
+        assert retried.status_code == 202
+        deliver(clock)  # due now, not after the schedule's delay
+        bodies = receiver.verified(hook["secret"])
+    assert [b["type"] for b in bodies] == ["webhook.ping", "webhook.ping"]
+    assert receiver.requests[0][0]["webhook-id"] == receiver.requests[1][0]["webhook-id"]
+    [logged] = client.get(base + "/deliveries", headers=auth).json()["deliveries"]
+    assert (logged["status"], logged["attempts"]) == ("delivered", 2)
+    retried = client.post(f"{base}/deliveries/{logged['id']}/retry", headers=auth)
+    assert retried.json()["delivery"]["status"] == "pending"
+
+
+def test_rotation_signs_with_both_secrets_for_a_day(client, people, clock):
+    with Receiver() as receiver:
+        hook = subscribe(client, people, people.driver, url=receiver.url)
+        rotated = client.post(f"/api/v1/webhooks/{hook['id']}/rotate_secret",
+                              headers=people.auth(people.driver)).json()["webhook"]
+        book(client, people)
+        deliver(clock)
+        assert receiver.verified(hook["secret"]) == receiver.verified(rotated["secret"])
+    assert len(receiver.requests[0][0]["webhook-signature"].split(" ")) == 2
+    from db.models import database
+
+    with database.connection_context():
+        row = Webhook.get_by_id(hook["id"])
+    assert row.signing_secrets(clock.now + timedelta(hours=23)) == [rotated["secret"], hook["secret"]]
+    assert row.signing_secrets(clock.now + timedelta(hours=25)) == [rotated["secret"]]
+
+
+def test_a_lease_keeps_others_off_until_it_runs_out(client, people, clock):
+    from db.models import database
+
+    hook = subscribe(client, people, people.coordinator)
+    for _ in range(6):
+        book(client, people)
+    claimed: list[list[int]] = []
+
+    def claim() -> None:
+        with database.connection_context():
+            claimed.append([c.id for c in outbox.claim(clock.now, limit=4)])
+
+    workers = [threading.Thread(target=claim) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    taken = [i for batch in claimed for i in batch]
+    assert len(taken) == 6 and len(set(taken)) == 6  # each delivery to one worker only
+    with database.connection_context():
+        assert outbox.claim(clock.now + timedelta(seconds=20)) == []
+        # the workers died without recording anything: within 30 s another takes them all
+        again = outbox.claim(clock.now + timedelta(seconds=26), limit=10)
+    assert sorted(c.id for c in again) == sorted(taken)
+    assert {r.webhook_id for r in rows(hook["id"])} == {hook["id"]}
+
+
+def test_a_slow_receiver_times_out(clock):
+    with Receiver(delay=2) as receiver:
+        sender = HttpSender(allow_private=True, timeout=0.3)
+        outcome = asyncio.run(sender(receiver.url, {}, b"{}"))
+    assert outcome.status_code is None and "timeout" in outcome.error
+
+
+def test_at_most_a_few_kib_of_an_answer_is_read(clock):
+    big = b"x" * (64 * 1024 * 1024)
+    with Receiver(answer=lambda n: (200, {}, big)) as receiver:
+        outcome = asyncio.run(HttpSender(allow_private=True)(receiver.url, {}, b"{}"))
+    assert outcome.ok
+
+
+def resolver_to(*addresses: str):
+    async def resolve(host: str, port: int):
+        return [ipaddress.ip_address(a) for a in addresses]
+    return resolve
+
+
+def test_production_refuses_a_name_resolving_to_loopback_at_delivery(clock):
+    with Receiver() as receiver:
+        sender = HttpSender(allow_private=False, resolver=resolver_to("127.0.0.1"))
+        outcome = asyncio.run(sender(f"https://receiver.test:{receiver.port}/hook", {}, b"{}"))
+        plain = asyncio.run(sender(receiver.url, {}, b"{}"))
+    assert outcome.status_code is None and "127.0.0.1" in outcome.error
+    assert plain.status_code is None and "https" in plain.error
+    assert receiver.requests == []
+
+
+def test_production_connects_to_the_checked_address_with_the_name_kept():
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204, stream=httpx.ByteStream(b""))
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler), follow_redirects=False)
+    sender = HttpSender(allow_private=False, resolver=resolver_to("93.184.216.34"), client=client)
+    outcome = asyncio.run(sender("https://hooks.example.com:8443/in?x=1", {"webhook-id": "evt_1"}, b"{}"))
+    assert outcome.ok
+    [request] = seen
+    assert str(request.url) == "https://93.184.216.34:8443/in?x=1"
+    assert request.headers["host"] == "hooks.example.com:8443"
+    assert request.extensions["sni_hostname"] == "hooks.example.com"
+
+
+def test_retry_delays_follow_the_schedule_with_jitter():
+    assert outbox.retry_delay(1, SCHEDULE, rand=lambda: 0.0) == pytest.approx(0.9)
+    assert outbox.retry_delay(3, SCHEDULE, rand=lambda: 1.0) == pytest.approx(4.4)
+    assert outbox.retry_delay(4, SCHEDULE) is None
+    assert len(outbox.DEFAULT_SCHEDULE) == 7 and outbox.DEFAULT_SCHEDULE[0] == 5
+
+
+def test_the_schedule_comes_from_the_environment():
+    from handlers.settings import Settings, SettingsError
+
+    settings = Settings.from_env({"INTERVIEWS_WEBHOOK_RETRY_SCHEDULE": "1,2,4",
+                                  "INTERVIEWS_WEBHOOK_ALLOW_PRIVATE": "1"})
+    assert settings.webhook_retry_schedule == (1.0, 2.0, 4.0) and settings.webhook_allow_private
+    assert Settings.from_env({}).webhook_allow_private is False
+    for bad in ("a,b", "1,,2", "-1", ",".join(["1"] * 21)):
+        with pytest.raises(SettingsError):
+            Settings.from_env({"INTERVIEWS_WEBHOOK_RETRY_SCHEDULE": bad})
+
+
+def test_interviews_deliver_sends_what_is_due(client, people, database_url):
+    import os
+    import subprocess
+    import sys
+
+    with Receiver() as receiver:
+        hook = subscribe(client, people, people.coordinator, url=receiver.url)
+        book(client, people)
+        env = {**os.environ, "INTERVIEWS_DATABASE_URL": database_url,
+               "INTERVIEWS_WEBHOOK_ALLOW_PRIVATE": "1"}
+        subprocess.run([sys.executable, "-m", "handlers.cli", "deliver", "--once"], env=env,
+                       check=True, timeout=60)
+        [body] = receiver.verified(hook["secret"])
+    assert body["type"] == "interview.created"
+    assert [r.status for r in rows(hook["id"])] == ["delivered"]
