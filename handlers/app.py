@@ -22,8 +22,8 @@ from db import open_database, outbox
 from db.models import database
 from handlers import (
     auth,
-    delivery,
     calendars,
+    delivery,
     feed,
     health,
     interviews,
@@ -38,8 +38,8 @@ from handlers.cors import Cors, allowed_origins
 from handlers.idempotency import idempotent
 from handlers.limits import RequestLimits
 from handlers.middleware import ResponseHeaders
-from handlers.ratelimit import RateLimit
 from handlers.openapi_document import OpenAPIDocument
+from handlers.ratelimit import RateLimit
 from handlers.settings import Settings
 from handlers.validation import validator_map
 

@@ -23,7 +23,6 @@ CODES = {
     406: "not_acceptable",
     408: "request_timeout",
     409: "conflict",
-    408: "request_timeout",
     412: "precondition_failed",
     413: "payload_too_large",
     415: "unsupported_media_type",

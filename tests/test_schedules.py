@@ -195,7 +195,7 @@ def test_the_directory_shows_the_schedules_time_zone(client, people: People):
     def zone() -> str:
         page = client.get("/api/v1/interviewers", params={"q": people.interviewer.title},
                           headers=people.auth(people.coordinator)).json()
-        return [i["time_zone"] for i in page["interviewers"] if i["id"] == people.interviewer.id][0]
+        return next(i["time_zone"] for i in page["interviewers"] if i["id"] == people.interviewer.id)
 
     assert zone() == "UTC"
     assert put_schedule(client, people, {**SCHEDULE, "time_zone": "Asia/Kathmandu"}).status_code == 200
