@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import signal
-import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -42,7 +41,9 @@ def test_shutdown_finishes_in_flight_requests(app, database_url, people: People,
 
         with ThreadPoolExecutor(max_workers=8) as pool:
             futures = [pool.submit(post, body) for body in bodies]
-            time.sleep(0.15)
+            # Mid-load, not before the load: once one answer is back (a fixed sleep raced a
+            # loaded machine, where no request had landed yet), the rest are in flight.
+            wait(futures, timeout=30, return_when=FIRST_COMPLETED)
             process.send_signal(signal.SIGTERM)
             statuses = [f.result() for f in futures]
         process.wait(timeout=30)  # uvicorn re-raises SIGTERM once it has drained
