@@ -141,15 +141,35 @@ class Interview(BaseModel):
         exclude_id: int | None = None,
     ) -> list[int]:
         """Ids of active interviews sharing the interviewer or interviewee in [start, end)."""
-        query = cls.select(cls.id).where(
+        ids: set[int] = set()
+        sides = ((INTERVIEWER_SIDE, interviewer_id), (INTERVIEWEE_SIDE, interviewee_id))
+        for side, person_id in sides:
+            query = cls.active_near(side, person_id, start_at, end_at)
+            if exclude_id is not None:
+                query = query.where(cls.id != exclude_id)
+            ids.update(row.id for row in query)
+        return sorted(ids)
+
+    @classmethod
+    def active_near(cls, side: str, person_id: int, start_at: datetime, end_at: datetime,
+                    margin: timedelta = timedelta(0)):
+        """Active interviews of one person (`side` "interviewer" or "interviewee") that come
+        within `margin` of [start, end): the query of overlap (margin 0) and buffer checks.
+
+        Its range on the `(person, start_at, id)` index is bounded on both sides: nothing
+        lasts over MAX_DURATION (a database rule since migration 0007), so an interview
+        reaching past `start - margin` started after `start - margin - MAX_DURATION`. Without
+        that bound the range covers the person's whole history. One person per query: with
+        an OR of both, SQLite preferred the (status, start_at) index, which spans everyone.
+        """
+        person = cls.interviewer if side == INTERVIEWER_SIDE else cls.interviewee
+        return cls.select(cls.id).where(
+            person == person_id,
             cls.status.in_(ACTIVE),
-            cls.start_at < end_at,
-            cls.end_at > start_at,
-            (cls.interviewer == interviewer_id) | (cls.interviewee == interviewee_id),
+            cls.start_at < end_at + margin,
+            cls.start_at > start_at - margin - MAX_DURATION,
+            cls.end_at > start_at - margin,
         )
-        if exclude_id is not None:
-            query = query.where(cls.id != exclude_id)
-        return [row.id for row in query.order_by(cls.id)]
 
     @property
     def etag(self) -> str:
