@@ -20,7 +20,7 @@ from handlers import auth, health, interviews, people, problems
 from handlers.idempotency import idempotent
 from handlers.middleware import ResponseHeaders
 from handlers.settings import Settings
-from handlers.validation import validator_map
+from handlers.validation import RememberingJsonifier, install, validator_map
 
 SPEC = Path(__file__).resolve().parent.parent / "openapi.yaml"
 HANDLER_MODULES = (interviews, people)
@@ -67,7 +67,8 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         yield
         database.close_all()
 
-    app = AsyncApp(__name__, lifespan=lifespan)
+    install()  # Connexion 3.3.0 request-pipeline patches: see handlers/validation.py
+    app = AsyncApp(__name__, lifespan=lifespan, jsonifier=RememberingJsonifier())
     app.add_api(
         spec,
         resolver=Resolver(function_resolver=resolve),
