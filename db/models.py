@@ -144,10 +144,9 @@ class Interview(BaseModel):
         ids: set[int] = set()
         sides = ((INTERVIEWER_SIDE, interviewer_id), (INTERVIEWEE_SIDE, interviewee_id))
         for side, person_id in sides:
-            query = cls.active_near(side, person_id, start_at, end_at)
-            if exclude_id is not None:
-                query = query.where(cls.id != exclude_id)
-            ids.update(row.id for row in query)
+            rows = overlap_query(side)(person_id, end_at, start_at - MAX_DURATION, start_at,
+                                       0 if exclude_id is None else exclude_id)
+            ids.update(row.id for row in rows)
         return sorted(ids)
 
     @classmethod
@@ -162,13 +161,21 @@ class Interview(BaseModel):
         that bound the range covers the person's whole history. One person per query: with
         an OR of both, SQLite preferred the (status, start_at) index, which spans everyone.
         """
+        return cls.active_between(side, person_id, end_at + margin,
+                                  start_at - margin - MAX_DURATION, start_at - margin)
+
+    @classmethod
+    def active_between(cls, side: str, person_id: int, starts_before: datetime,
+                       starts_after: datetime, ends_after: datetime):
+        """Active interviews of one person starting in (after, before) and ending after
+        `ends_after`; see `active_near`, which picks the bounds."""
         person = cls.interviewer if side == INTERVIEWER_SIDE else cls.interviewee
         return cls.select(cls.id).where(
             person == person_id,
             cls.status.in_(ACTIVE),
-            cls.start_at < end_at + margin,
-            cls.start_at > start_at - margin - MAX_DURATION,
-            cls.end_at > start_at - margin,
+            cls.start_at < starts_before,
+            cls.start_at > starts_after,
+            cls.end_at > ends_after,
         )
 
     @property
@@ -254,6 +261,18 @@ class Interview(BaseModel):
                 + (" with this amendment state" if action.endswith("amendment") else ""),
                 allowed,
             )
+
+
+@functools.cache
+def overlap_query(side: str):
+    """`active_near(side, ...)` with margin 0 and an id left out, compiled to SQL once: two
+    of these run in every booking, and peewee rendering them cost 0.1 ms more than the query."""
+    from db import ID_MARKER, OTHER_ID_MARKER, TIME_MARKERS, Prepared  # db imports this module
+
+    return Prepared(
+        lambda person_id, before, after, ends_after, exclude_id: Interview.active_between(
+            side, person_id, before, after, ends_after).where(Interview.id != exclude_id),
+        ID_MARKER, *TIME_MARKERS, OTHER_ID_MARKER)
 
 
 class Event(BaseModel):
