@@ -171,3 +171,13 @@ def test_swagger_ui_is_served_as_stock_and_skipped_for_api_paths(client, people,
     assert [answer(fetch(path)) for path in UI_PATHS] == ours
     assert "/api/v1/interviews/1" in calls, "stock passes API paths through its router"
     assert ours[UI_PATHS.index("/api/v1/openapi.json")][0] == 200
+
+
+def test_another_connexion_version_gets_stock_behaviour_and_a_warning(app, monkeypatch):
+    monkeypatch.setattr(validation, "version", lambda name: "3.4.0")
+    for name, (owner, attr, _) in validation.PATCHES.items():
+        monkeypatch.setattr(owner, attr, validation.STOCK[name])
+    with pytest.warns(UserWarning, match="not 3.3.0"):
+        assert validation.install() is False
+    for name, (owner, attr, _) in validation.PATCHES.items():
+        assert owner.__dict__[attr] is validation.STOCK[name]
