@@ -3,7 +3,8 @@
 Three parts, each on SQLite and on PostgreSQL (`BACKENDS`):
 1. Ratios: the product and the ceiling (bench/ceiling.py: the same SQL, no validation, no
    framework beyond Starlette), both `--workers N` uvicorn (uvloop, httptools) on their own
-   fresh database, driven in turn by wrk at several concurrency levels.
+   fresh database, driven in turn by wrk at several concurrency levels, operation by
+   operation (the ceiling's cells, then ours).
 2. Growth: for each size in `SIZES` (1k, 100k, 1M interviews, loaded by bench/load.py in
    SQL), the p50 of every request shape in SHAPES at one connection, one worker; then the
    growth table (largest size ÷ smallest).
@@ -166,23 +167,25 @@ def measure(base: str, mode: str, token: str, connections: int, seconds: float,
 
 
 def ratios(backend: Backend, args: argparse.Namespace) -> list:
+    """Ours against the ceiling per operation and concurrency. One server runs at a time:
+    both at once could hold more PostgreSQL connections than its default 100."""
     rows = []
-    servers, tokens = {}, {}
-    try:
+    envs, tokens = {}, {}
+    for kind in ("ceiling", "product"):
+        envs[kind] = prepare(backend.fresh(kind))
+        tokens[kind] = interviews(envs[kind], "token", "issue", COORDINATOR)
+    for op, path in OPS.items():
+        cells: dict[str, dict[int, dict]] = {}
         for kind in ("ceiling", "product"):
-            env = prepare(backend.fresh(kind))
-            tokens[kind] = interviews(env, "token", "issue", COORDINATOR)
-            servers[kind] = Server(kind, env, args.workers)
-        for op, path in OPS.items():
-            for connections in args.levels:
-                cell = {kind: measure(servers[kind].base, "create" if op == "create" else "get",
-                                      tokens[kind], connections, args.seconds, path)
-                        for kind in ("ceiling", "product")}
-                rows.append((backend.kind, op, connections, cell["product"], cell["ceiling"]))
-                print(format_row(*rows[-1]), flush=True)
-    finally:
-        for server in servers.values():
-            server.stop()
+            server = Server(kind, envs[kind], args.workers)
+            try:
+                cells[kind] = {c: measure(server.base, "create" if op == "create" else "get",
+                                          tokens[kind], c, args.seconds, path) for c in args.levels}
+            finally:
+                server.stop()
+        for c in args.levels:
+            rows.append((backend.kind, op, c, cells["product"][c], cells["ceiling"][c]))
+            print(format_row(*rows[-1]), flush=True)
     return rows
 
 
