@@ -46,10 +46,11 @@ lint: node_modules/.installed
 clean:
 	rm -rf $(VENV) var node_modules
 
-# Benchmark against a Starlette ceiling (see bench/run.py); needs wrk (installed if missing).
+# Benchmark against a Starlette ceiling and across data sizes, on SQLite and PostgreSQL (see
+# bench/run.py); needs wrk (installed if missing). E.g. `make bench SIZES=1k,1M BACKENDS=sqlite`.
 bench: $(BIN)/.installed
 	@command -v wrk >/dev/null || apt-get install -y wrk || (apt-get update && apt-get install -y wrk)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(if $(SIZES),--sizes $(SIZES)) $(if $(BACKENDS),--backends $(BACKENDS))
 
 # Availability over 1,000,000 interviews, on SQLite and (when BENCH_DATABASE_URL is set) PostgreSQL.
 bench-availability: $(BIN)/.installed

@@ -17,7 +17,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-PATH = os.environ["INTERVIEWS_DATABASE_URL"].removeprefix("sqlite:///")
+URL = os.environ["INTERVIEWS_DATABASE_URL"]
+PG = URL.startswith(("postgres://", "postgresql://"))
 SECRET = os.environ["INTERVIEWS_JWT_SECRET"]
 local = threading.local()
 
@@ -29,17 +30,36 @@ SELECT = """SELECT i.id, i.amend_end_at, i.amend_start_at, i.amended_by, i.end_a
     JOIN interviewee e ON e.id = i.interviewee_id JOIN "user" d ON d.id = e.driver_id"""
 
 
-def db() -> sqlite3.Connection:
+class Postgres:
+    """psycopg with sqlite3's `?` placeholders, so that both run the same SQL text."""
+
+    def __init__(self) -> None:
+        import psycopg
+
+        self.conn = psycopg.connect(URL, autocommit=True)
+
+    def execute(self, sql: str, params: tuple = ()):
+        sql = sql.replace("?", "%s").replace("BEGIN IMMEDIATE", "BEGIN")
+        return self.conn.execute(sql, params)
+
+
+def db() -> sqlite3.Connection | Postgres:
     if not hasattr(local, "conn"):
-        conn = sqlite3.connect(PATH, isolation_level=None, check_same_thread=False)
+        if PG:
+            local.conn = Postgres()
+            return local.conn
+        conn = sqlite3.connect(URL.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False)
         for pragma in ("journal_mode = wal", "synchronous = full", "foreign_keys = 1", "busy_timeout = 10000"):
             conn.execute(f"PRAGMA {pragma}")
         local.conn = conn
     return local.conn
 
 
-def iso(text: str | None) -> str | None:
-    return None if text is None else datetime.fromisoformat(text).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def iso(value: str | datetime | None) -> str | None:
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def stored(moment: datetime) -> str:
@@ -94,9 +114,9 @@ def create_work(request: Request, data: dict) -> Response:
             return json_response({"code": "overlap", "conflicts": [c[0] for c in clash]}, 409)
         new_id = conn.execute(
             "INSERT INTO interview (kind, status, start_at, end_at, location, interviewee_id, interviewer_id, "
-            "version, created_at, updated_at) VALUES (?, 'pending', ?, ?, ?, ?, ?, 1, ?, ?)",
+            "version, created_at, updated_at) VALUES (?, 'pending', ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id",
             (f["kind"], stored(start), stored(end), f.get("location"), f["interviewee_id"], f["interviewer_id"],
-             now, now)).lastrowid
+             now, now)).fetchone()[0]
         conn.execute("INSERT INTO event (interview_id, actor_id, action, changes, at) VALUES (?, ?, 'create', ?, ?)",
                      (new_id, 1015, json.dumps(f), now))
         conn.execute("COMMIT")

@@ -1,9 +1,16 @@
-"""`make bench`: the product against a Starlette ceiling, served the same way, on loopback.
+"""`make bench`: the product against a Starlette ceiling, and the product as history grows.
 
-Both run as `--workers N` uvicorn processes (uvloop, httptools) on their own SQLite file in
-WAL mode with synchronous=FULL. wrk drives create, show and list at several concurrency
-levels; the report gives our requests/s as a ratio of the ceiling's, with p50, p99 and
-errors. Everything it starts, it stops.
+Three parts, each on SQLite and on PostgreSQL (`BACKENDS`):
+1. Ratios: the product and the ceiling (bench/ceiling.py: the same SQL, no validation, no
+   framework beyond Starlette), both `--workers N` uvicorn (uvloop, httptools) on their own
+   fresh database, driven in turn by wrk at several concurrency levels, operation by
+   operation (the ceiling's cells, then ours).
+2. Growth: for each size in `SIZES` (1k, 100k, 1M interviews, loaded by bench/load.py in
+   SQL), the p50 of every request shape in SHAPES at one connection, one worker; then the
+   growth table (largest size ÷ smallest).
+3. Create throughput at 16 connections with 1, 2 and 4 workers.
+SQLite files are WAL with synchronous=FULL; PostgreSQL databases are created and dropped on
+`BENCH_PG_URL`. Everything it starts, it stops.
 """
 from __future__ import annotations
 
@@ -17,13 +24,39 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-that-is-long-enough-for-hs256"
+COORDINATOR, INTERVIEWER = "1015", "1014"
 OPS = {"create": None, "show": "/api/v1/interviews/1", "list": "/api/v1/interviews?limit=25"}
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One request the growth table follows: wrk mode, whose token, the path (None: create).
+    `page` 2 follows the first page's next_cursor before timing."""
+
+    mode: str
+    caller: str
+    path: str | None = None
+    page: int = 1
+
+
+# Add a request shape here (availability, the change feed, ...): one line each.
+SHAPES: dict[str, Shape] = {
+    "create": Shape("create", COORDINATOR),
+    "show": Shape("get", COORDINATOR, "/api/v1/interviews/1"),
+    "list status=pending (coordinator)": Shape(
+        "get", COORDINATOR, "/api/v1/interviews?status=pending&limit=25"),
+    "list, second page by interviewee": Shape(
+        "get", COORDINATOR, "/api/v1/interviews?interviewee_id=289&limit=25", page=2),
+    "list by interviewer (own)": Shape("get", INTERVIEWER, "/api/v1/interviews?limit=25"),
+}
 
 
 def free_port() -> int:
@@ -32,11 +65,39 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def environment(db_path: Path) -> dict[str, str]:
-    return {**os.environ, "INTERVIEWS_DATABASE_URL": f"sqlite:///{db_path}",
-            "INTERVIEWS_JWT_SECRET": SECRET, "INTERVIEWS_ENV": "production",
-            # One caller sends every request: a per-caller limit would measure 429s.
-            "INTERVIEWS_RATE_LIMIT": os.environ.get("INTERVIEWS_RATE_LIMIT", "off")}
+class Backend:
+    """Fresh databases of one kind: SQLite files in a temporary directory, or PostgreSQL
+    databases made on the server at `pg_url` and dropped afterwards."""
+
+    def __init__(self, kind: str, workdir: Path, pg_url: str) -> None:
+        self.kind, self.workdir, self.pg_url, self.made = kind, workdir, pg_url, []
+
+    def fresh(self, label: str) -> str:
+        if self.kind == "sqlite":
+            return f"sqlite:///{self.workdir / label}.db"
+        import psycopg
+
+        name = f"interviews_bench_{label}_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(self.pg_url, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        self.made.append(name)
+        return self.pg_url.rsplit("/", 1)[0] + "/" + name
+
+    def drop_all(self) -> None:
+        if not self.made:
+            return
+        import psycopg
+
+        with psycopg.connect(self.pg_url, autocommit=True) as admin:
+            for name in self.made:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def environment(url: str) -> dict[str, str]:
+    return {**os.environ, "INTERVIEWS_DATABASE_URL": url, "INTERVIEWS_JWT_SECRET": SECRET,
+            "INTERVIEWS_ENV": "production",
+            # As deployed: the limiter on, with a limit one caller sending everything never meets.
+            "INTERVIEWS_RATE_LIMIT": os.environ.get("INTERVIEWS_RATE_LIMIT", "100000000/minute")}
 
 
 def interviews(env: dict[str, str], *args: str) -> str:
@@ -44,30 +105,52 @@ def interviews(env: dict[str, str], *args: str) -> str:
                           check=True, capture_output=True, text=True).stdout.strip()
 
 
-def start(kind: str, env: dict[str, str], workers: int) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    if kind == "product":
-        cmd = [sys.executable, "-m", "handlers.cli", "serve", "--port", str(port), "--workers", str(workers)]
+def prepare(url: str, size: int | None = None) -> dict[str, str]:
+    """Migrate `url` with the demo people (and `size` interviews); returns its environment."""
+    env = environment(url)
+    if size is None:
+        interviews(env, "migrate")
+        interviews(env, "people", "import", str(ROOT / "db" / "demo_people.json"))
     else:
-        cmd = [sys.executable, "-m", "uvicorn", "ceiling:app", "--app-dir", str(ROOT / "bench"),
-               "--port", str(port), "--workers", str(workers), "--loop", "uvloop", "--http", "httptools",
-               "--no-access-log", "--log-level", "warning"]
-    process = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            httpx.get(base + "/api/v1/interviews/1", timeout=1)
-            return process, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit(f"{kind} did not start")
+        subprocess.run([sys.executable, str(ROOT / "bench" / "load.py"), url, str(size)], env=env,
+                       cwd=ROOT, check=True, capture_output=True)
+    return env
 
 
-def wrk(base: str, op: str, token: str, offset: int, connections: int, seconds: float) -> dict:
+class Server:
+    """`interviews serve` or the ceiling under uvicorn, on a free port, until stopped."""
+
+    def __init__(self, kind: str, env: dict[str, str], workers: int) -> None:
+        port = free_port()
+        if kind == "product":
+            cmd = [sys.executable, "-m", "handlers.cli", "serve", "--port", str(port),
+                   "--workers", str(workers)]
+        else:
+            cmd = [sys.executable, "-m", "uvicorn", "ceiling:app", "--app-dir", str(ROOT / "bench"),
+                   "--port", str(port), "--workers", str(workers), "--loop", "uvloop",
+                   "--http", "httptools", "--no-access-log", "--log-level", "warning"]
+        self.process = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+        self.base = f"http://127.0.0.1:{port}"
+        for _ in range(150):
+            try:
+                httpx.get(self.base + "/api/v1/interviews/1", timeout=1)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        self.stop()
+        raise SystemExit(f"{kind} did not start")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+
+def wrk(base: str, mode: str, token: str, offset: int, connections: int, seconds: float,
+        path: str | None) -> dict:
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s",
-           "-s", str(ROOT / "bench" / "wrk.lua"), base, "--",
-           "create" if op == "create" else "get", token, str(offset), OPS[op] or "/"]
+           "-s", str(ROOT / "bench" / "wrk.lua"), base, "--", mode, token, str(offset), path or "/"]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     line = next(line for line in out.splitlines() if line.startswith("RESULT "))
     result = json.loads(line.removeprefix("RESULT "))
@@ -75,47 +158,120 @@ def wrk(base: str, op: str, token: str, offset: int, connections: int, seconds: 
     return result
 
 
+runs = iter(range(1, 10**9))
+
+
+def measure(base: str, mode: str, token: str, connections: int, seconds: float,
+            path: str | None) -> dict:
+    """A 1 s warm-up, then the measured run; each books slots of its own."""
+    wrk(base, mode, token, next(runs) * 1_000_000, connections, 1, path)
+    return wrk(base, mode, token, next(runs) * 1_000_000, connections, seconds, path)
+
+
+def ratios(backend: Backend, args: argparse.Namespace) -> list:
+    """Ours against the ceiling per operation and concurrency. One server runs at a time:
+    both at once could hold more PostgreSQL connections than its default 100."""
+    rows = []
+    envs, tokens = {}, {}
+    for kind in ("ceiling", "product"):
+        envs[kind] = prepare(backend.fresh(kind))
+        tokens[kind] = interviews(envs[kind], "token", "issue", COORDINATOR)
+    for op, path in OPS.items():
+        cells: dict[str, dict[int, dict]] = {}
+        for kind in ("ceiling", "product"):
+            server = Server(kind, envs[kind], args.workers)
+            try:
+                cells[kind] = {c: measure(server.base, "create" if op == "create" else "get",
+                                          tokens[kind], c, args.seconds, path) for c in args.levels}
+            finally:
+                server.stop()
+        for c in args.levels:
+            rows.append((backend.kind, op, c, cells["product"][c], cells["ceiling"][c]))
+            print(format_row(*rows[-1]), flush=True)
+    return rows
+
+
+def growth(backend: Backend, args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """p50 in ms per shape and size, one worker, one connection."""
+    table: dict[str, dict[str, float]] = {name: {} for name in SHAPES}
+    for label, size in args.sizes:
+        started = time.perf_counter()
+        env = prepare(backend.fresh(f"n{label.lower()}"), size)
+        print(f"[{backend.kind}] loaded {label} in {time.perf_counter() - started:.1f} s", flush=True)
+        tokens = {who: interviews(env, "token", "issue", who) for who in (COORDINATOR, INTERVIEWER)}
+        server = Server("product", env, 1)
+        try:
+            for name, shape in SHAPES.items():
+                path = shape.path
+                if shape.page == 2:
+                    first = httpx.get(server.base + path, timeout=30, headers={
+                        "Authorization": f"Bearer {tokens[shape.caller]}"}).json()
+                    path += f"&cursor={first['next_cursor']}"
+                result = measure(server.base, shape.mode, tokens[shape.caller], 1,
+                                 args.growth_seconds, path)
+                table[name][label] = result["p50_us"] / 1000
+                print(f"[{backend.kind}] {label} {name}: p50 {table[name][label]:.2f} ms, "
+                      f"errors {result['errors']}", flush=True)
+        finally:
+            server.stop()
+    return table
+
+
+def workers_sweep(backend: Backend, args: argparse.Namespace) -> dict[int, dict]:
+    found = {}
+    for workers in args.sweep:
+        env = prepare(backend.fresh(f"w{workers}"))
+        server = Server("product", env, workers)
+        try:
+            found[workers] = measure(server.base, "create", interviews(env, "token", "issue", COORDINATOR),
+                                     16, args.seconds, None)
+        finally:
+            server.stop()
+        print(f"[{backend.kind}] create, {workers} workers, 16 connections: "
+              f"{found[workers]['rps']:.0f} req/s", flush=True)
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_SECONDS", "5")))
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", "2")))
-    parser.add_argument("--concurrency", default=os.environ.get("BENCH_CONCURRENCY", "1,16,64"))
+    env = os.environ.get
+    parser.add_argument("--seconds", type=float, default=float(env("BENCH_SECONDS", "5")))
+    parser.add_argument("--growth-seconds", type=float, default=float(env("BENCH_GROWTH_SECONDS", "3")))
+    parser.add_argument("--workers", type=int, default=int(env("BENCH_WORKERS", "2")))
+    parser.add_argument("--concurrency", default=env("BENCH_CONCURRENCY", "1,16,64"))
+    parser.add_argument("--sizes", default=env("SIZES", "1k,100k,1M"), help="e.g. 1k,1M; '' skips")
+    parser.add_argument("--sweep", default=env("BENCH_SWEEP", "1,2,4"), help="create workers; '' skips")
+    parser.add_argument("--backends", default=env("BACKENDS", "sqlite,postgresql"))
+    parser.add_argument("--pg-url", default=env("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument("--parts", default=env("BENCH_PARTS", "ratios,growth,sweep"))
     parser.add_argument("--out", default=str(ROOT / "bench" / "out" / "latest.md"))
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
-    levels = [int(c) for c in args.concurrency.split(",")]
+    sys.path.insert(0, str(ROOT / "bench"))
+    from load import size
 
+    args.levels = [int(c) for c in args.concurrency.split(",") if c]
+    args.sizes = [(label, size(label)) for label in args.sizes.split(",") if label]
+    args.sweep = [int(w) for w in args.sweep.split(",") if w]
+    parts = args.parts.split(",")
     workdir = Path(tempfile.mkdtemp(prefix="interviews-bench-"))
-    servers: dict[str, tuple[subprocess.Popen, str]] = {}
-    rows = []
+    rows, tables, sweeps = [], {}, {}
     try:
-        tokens = {}
-        for kind in ("ceiling", "product"):
-            env = environment(workdir / f"{kind}.db")
-            interviews(env, "migrate")
-            interviews(env, "people", "import", str(ROOT / "db" / "demo_people.json"))
-            tokens[kind] = interviews(env, "token", "issue", "1015")
-            servers[kind] = start(kind, env, args.workers)
-        run = 0
-        for op in OPS:
-            for connections in levels:
-                cell = {}
-                for kind in ("ceiling", "product"):
-                    _, base = servers[kind]
-                    run += 1
-                    wrk(base, op, tokens[kind], run * 1_000_000, connections, 1)  # warm-up
-                    run += 1
-                    cell[kind] = wrk(base, op, tokens[kind], run * 1_000_000, connections, args.seconds)
-                rows.append((op, connections, cell["product"], cell["ceiling"]))
-                print(format_row(*rows[-1]), flush=True)
+        for kind in args.backends.split(","):
+            backend = Backend(kind, workdir, args.pg_url)
+            try:
+                if "ratios" in parts:
+                    rows += ratios(backend, args)
+                if "growth" in parts and args.sizes:
+                    tables[kind] = growth(backend, args)
+                if "sweep" in parts and args.sweep:
+                    sweeps[kind] = workers_sweep(backend, args)
+            finally:
+                backend.drop_all()
     finally:
-        for process, _ in servers.values():
-            process.terminate()
-        for process, _ in servers.values():
-            process.wait(timeout=30)
         shutil.rmtree(workdir, ignore_errors=True)
-    report = render(rows, args)
+    report = render(rows, tables, sweeps, args)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(report)
     print("\n" + report)
@@ -125,35 +281,62 @@ def ms(us: float) -> str:
     return f"{us / 1000:.2f}"
 
 
-def format_row(op: str, c: int, ours: dict, ceiling: dict) -> str:
-    return (f"| {op} | {c} | {ours['rps']:.0f} | {ms(ours['p50_us'])} | {ms(ours['p99_us'])} | {ours['errors']} "
-            f"| {ceiling['rps']:.0f} | {ms(ceiling['p50_us'])} | {ms(ceiling['p99_us'])} | {ceiling['errors']} "
-            f"| {ours['rps'] / ceiling['rps']:.2f} | {ours['p99_us'] / max(ceiling['p99_us'], 1):.2f} |")
+def format_row(backend: str, op: str, c: int, ours: dict, ceiling: dict) -> str:
+    return (f"| {backend} | {op} | {c} | {ours['rps']:.0f} | {ms(ours['p50_us'])} | {ms(ours['p99_us'])} "
+            f"| {ours['errors']} | {ceiling['rps']:.0f} | {ms(ceiling['p50_us'])} | {ms(ceiling['p99_us'])} "
+            f"| {ceiling['errors']} | {ours['rps'] / ceiling['rps']:.2f} "
+            f"| {ours['p99_us'] / max(ceiling['p99_us'], 1):.2f} |")
 
 
-def render(rows: list, args: argparse.Namespace) -> str:
+def verdicts(rows: list) -> list[str]:
+    """Issue 12's targets: at 64 connections create >= 0.90 and show, list >= 0.65 of the
+    ceiling's req/s, p99 <= 2x, no errors; at 1 connection show p50 within 0.25 ms."""
+    lines = []
+    for backend, op, c, ours, ceiling in rows:
+        p99 = ours["p99_us"] / max(ceiling["p99_us"], 1)
+        if c == 64:
+            floor = 0.9 if op == "create" else 0.65
+            ratio = ours["rps"] / ceiling["rps"]
+            ok = ratio >= floor and p99 <= 2 and ours["errors"] == 0
+            lines.append(f"- {backend} {op} @64: ratio {ratio:.2f} (>= {floor}), p99 x{p99:.2f} (<= 2), "
+                         f"errors {ours['errors']}: {'met' if ok else 'MISSED'}")
+        if c == 1 and op == "show":
+            gap = (ours["p50_us"] - ceiling["p50_us"]) / 1000
+            ok = gap <= 0.25 and p99 <= 2
+            lines.append(f"- {backend} show @1: p50 gap {gap:.2f} ms (<= 0.25), p99 x{p99:.2f} (<= 2): "
+                         f"{'met' if ok else 'MISSED'}")
+    return lines
+
+
+def render(rows: list, tables: dict, sweeps: dict, args: argparse.Namespace) -> str:
     lines = [
         (f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
          f"{args.workers} workers each; {args.seconds:g} s per cell after a 1 s warm-up; wrk -t1."),
         "",
-        ("| op | conns | ours req/s | ours p50 ms | ours p99 ms | ours errors | ceiling req/s "
-         "| ceiling p50 ms | ceiling p99 ms | ceiling errors | req/s ratio | p99 ratio |"),
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-        *(format_row(*row) for row in rows),
-        "",
-        "Targets (2 workers, 64 connections): create >= 0.50 of the ceiling's req/s, show and list >= 0.40,",
-        "p99 <= 4x the ceiling's, zero errors; at 1 connection, show p50 within 1 ms of the ceiling's.",
     ]
-    for op, c, ours, ceiling in rows:
-        if c == 64:
-            floor = 0.5 if op == "create" else 0.4
-            ratio, p99 = ours["rps"] / ceiling["rps"], ours["p99_us"] / max(ceiling["p99_us"], 1)
-            ok = ratio >= floor and p99 <= 4 and ours["errors"] == 0
-            lines.append(f"- {op} @64: ratio {ratio:.2f} (>= {floor}), p99 x{p99:.2f} (<= 4), "
-                         f"errors {ours['errors']}: {'met' if ok else 'MISSED'}")
-        if c == 1 and op == "show":
-            gap = (ours["p50_us"] - ceiling["p50_us"]) / 1000
-            lines.append(f"- show @1: p50 gap {gap:.2f} ms (<= 1): {'met' if gap <= 1 else 'MISSED'}")
+    if rows:
+        lines += [
+            ("| backend | op | conns | ours req/s | ours p50 ms | ours p99 ms | ours errors | ceiling req/s "
+             "| ceiling p50 ms | ceiling p99 ms | ceiling errors | req/s ratio | p99 ratio |"),
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            *(format_row(*row) for row in rows), "", *verdicts(rows), "",
+        ]
+    for backend, table in tables.items():
+        labels = [label for label, _ in args.sizes]
+        lines += [f"Growth on {backend}: p50 ms at 1 connection, 1 worker ({args.growth_seconds:g} s per cell)",
+                  "", f"| request | {' | '.join(labels)} | growth {labels[-1]}/{labels[0]} |",
+                  "|---|" + "---:|" * (len(labels) + 1)]
+        for name, cells in table.items():
+            growth_ratio = cells[labels[-1]] / max(cells[labels[0]], 1e-9)
+            flag = "" if growth_ratio <= 1.5 else " (over 1.5)"
+            lines.append(f"| {name} | {' | '.join(f'{cells[label]:.2f}' for label in labels)} "
+                         f"| x{growth_ratio:.2f}{flag} |")
+        lines.append("")
+    for backend, sweep in sweeps.items():
+        lines.append(f"Create on {backend}, 16 connections: " + ", ".join(
+            f"{workers} worker{'s' if workers > 1 else ''} {result['rps']:.0f} req/s "
+            f"(p99 {ms(result['p99_us'])} ms, errors {result['errors']})"
+            for workers, result in sweep.items()))
     return "\n".join(lines) + "\n"
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -9,6 +10,7 @@ from peewee import Database, IntegrityError, OperationalError, SqliteDatabase
 from playhouse.db_url import connect
 from playhouse.migrations import Runner
 
+from db.fields import UTCDateTimeField
 from db.models import database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -66,6 +68,13 @@ def write_transaction() -> AbstractContextManager:
 
 
 ID_MARKER, OTHER_ID_MARKER = -9_000_000_000_000_001, -9_000_000_000_000_002
+# Markers for UTCDateTimeField values: the microseconds tell them apart.
+TIME_MARKERS = tuple(datetime(1000, 1, 1, microsecond=n, tzinfo=UTC) for n in (1, 2, 3))
+
+
+def as_param(value: object) -> object:
+    """A value as a query parameter: datetimes as UTCDateTimeField stores them."""
+    return UTCDateTimeField().db_value(value) if isinstance(value, datetime) else value
 
 
 class Prepared:
@@ -73,7 +82,8 @@ class Prepared:
 
     Peewee renders SQL text on every execution; for the reads every request makes (the
     caller, one interview) that was a sixth of the request. `build(*markers)` must use each
-    marker at most once as a parameter; rows come back as peewee builds them (joins included).
+    marker at most once as a parameter (TIME_MARKERS for timestamps); rows come back as peewee
+    builds them (joins included).
     """
 
     def __init__(self, build, *markers: object) -> None:
@@ -85,13 +95,14 @@ class Prepared:
         if entry is None:
             query = self.build(*self.markers)
             sql, params = query.sql()
-            slots = [params.index(marker) if marker in params else None for marker in self.markers]
+            forms = [as_param(marker) for marker in self.markers]
+            slots = [params.index(form) if form in params else None for form in forms]
             entry = self.compiled[id(database.obj)] = (query, sql, params, slots)
         query, sql, params, slots = entry
         params = list(params)
         for slot, value in zip(slots, values):
             if slot is not None:
-                params[slot] = value
+                params[slot] = as_param(value)
         return list(query._get_cursor_wrapper(database.execute_sql(sql, params)))
 
 

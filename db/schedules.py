@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import available_timezones
 
 from peewee import (
@@ -22,12 +22,19 @@ from peewee import (
 from db import write_transaction
 from db.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed, Unworkable
 from db.fields import UTCDateTimeField, utcnow
-from db.models import ACTIVE, MAX_DURATION, BaseModel, Interview, User, database
+from db.models import (
+    ACTIVE,
+    EARLIEST,
+    LATEST,
+    MAX_DURATION,
+    BaseModel,
+    Interview,
+    User,
+    database,
+)
 from db.slots import DAYS, RULES, Calendar, Rules, minutes_of
 
 MAX_TIME_OFF = timedelta(days=92)
-# Local-time arithmetic needs room around an instant; years 1900 to 9000 leave it.
-EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
 MAX_TIME_OFF_ENTRIES = 200
 DEFAULT = {"time_zone": "UTC", "working_hours": None, "buffer_minutes": 0, "daily_limit": None,
            "minimum_notice_minutes": 0}
@@ -255,9 +262,6 @@ def enforce(interviewer_id: int, start: datetime, end: datetime,
     row = Schedule.get_or_none(Schedule.interviewer == interviewer_id)
     if row is None:
         return
-    if not EARLIEST <= start < end <= LATEST:
-        raise Invalid("start_at", "an interviewer with a schedule is booked between the years "
-                      "1900 and 9000")
     rules = row.rules()
     day_start, day_end = rules.day_bounds(rules.day_of(start))
     buffer = timedelta(minutes=rules.buffer_minutes)

@@ -41,7 +41,7 @@ from handlers.middleware import ResponseHeaders
 from handlers.openapi_document import OpenAPIDocument
 from handlers.ratelimit import RateLimit
 from handlers.settings import Settings
-from handlers.validation import validator_map
+from handlers.validation import RememberingJsonifier, install, validator_map
 
 SPEC = Path(__file__).resolve().parent.parent / "openapi.yaml"
 HANDLER_MODULES = (interviews, people, schedules, feed, calendars, webhooks)
@@ -117,7 +117,8 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         database.close_all()
         observability.worker_stopped()
 
-    app = AsyncApp(__name__, lifespan=lifespan)
+    install()  # Connexion 3.3.0 request-pipeline patches: see handlers/validation.py
+    app = AsyncApp(__name__, lifespan=lifespan, jsonifier=RememberingJsonifier())
     app.add_api(
         spec,
         resolver=Resolver(function_resolver=resolve),

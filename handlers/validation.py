@@ -1,24 +1,46 @@
-"""Connexion validators: compiled for speed, reporting what was wrong where.
+"""The one module that adapts Connexion's internals; written against Connexion 3.3.0.
 
-Every body and response is first checked by a compiled validator (jsonschema-rs) built from
-the same schema. When it says "valid", that is the answer; otherwise Connexion's own Draft 4
-validator (the oracle) decides and words the errors. tests/test_validation.py runs the same
-valid and invalid documents through both and requires them to agree.
+Kept as one module (rather than moving it to a `connexion_glue.py`) because every other
+module imports `invalid` from here, and because what is below already reaches as deep into
+Connexion as anything (validators' private `_parse`/`_validate`). tests/test_connexion_glue.py
+pins the version and checks each adaptation is active and answers as stock Connexion does.
 
-Fixes over stock Connexion: a body that is not UTF-8 is a 400 (not a 500), error messages
-never echo a huge input back, and validators are built once per operation, not per request.
+Validators (through Connexion's public `validator_map`): every body and response is first
+checked by a compiled validator (jsonschema-rs) built from the same schema. When it says
+"valid", that is the answer; otherwise Connexion's own Draft 4 validator (the oracle) decides
+and words the errors. tests/test_validation.py runs the same valid and invalid documents
+through both and requires them to agree. Fixes over stock Connexion: a body that is not UTF-8
+is a 400 (not a 500), error messages never echo a huge input back, and validators are built
+once per operation, not per request.
+
+The request pipeline (`install()`, patches named in PATCHES): per-request work that stock
+Connexion 3.3.0 repeats although its result never changes for an operation, done once.
 """
 from __future__ import annotations
 
+import contextvars
+import functools
 import json
 import re
+import warnings
 from datetime import datetime
+from importlib.metadata import version
 from typing import Any
 from urllib.parse import parse_qsl
 
 import jsonschema_rs
+from connexion.apps.asynchronous import AsyncOperation
+from connexion.context import receive as request_receive
+from connexion.context import scope as request_scope
+from connexion.datastructures import MediaTypeDict
+from connexion.decorators import StarletteDecorator
 from connexion.exceptions import BadRequestProblem, ExtraParameterProblem, ProblemException
 from connexion.json_schema import Draft4RequestValidator, Draft4ResponseValidator
+from connexion.jsonifier import Jsonifier
+from connexion.middleware.request_validation import RequestValidationOperation
+from connexion.middleware.response_validation import ResponseValidationOperation
+from connexion.middleware.swagger_ui import SwaggerUIMiddleware
+from connexion.security import AbstractSecurityHandler
 from connexion.utils import is_null, is_nullable
 from connexion.validators import (
     VALIDATOR_MAP,
@@ -29,6 +51,7 @@ from connexion.validators import (
 from connexion.validators.parameter import draft4_format_checker
 from jsonschema import Draft4Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
+from starlette.routing import Mount
 
 NO_BODY = object()  # an empty body, as opposed to a JSON `null`
 MAX_ERRORS = 20
@@ -202,14 +225,58 @@ class JSONBody(CompiledFirst, JSONRequestBodyValidator):
             raise invalid(detail, "invalid_body", errors)
 
 
+# What the app's jsonifier last serialised in this request: (the bytes, the object).
+SERIALISED: contextvars.ContextVar[tuple[bytes, Any] | None] = contextvars.ContextVar(
+    "serialised", default=None)
+
+
+class RememberingJsonifier(Jsonifier):
+    """Connexion's jsonifier (public `AsyncApp(jsonifier=...)`), remembering what it serialised,
+    so that response validation need not parse back the JSON it was just given."""
+
+    def dumps(self, data, **kwargs) -> str:
+        text = super().dumps(data, **kwargs)
+        SERIALISED.set((text.encode(), data))
+        return text
+
+
+class Serialised:
+    """A response body that is exactly the serialisation of `data`."""
+
+    def __init__(self, data: Any, raw: bytes) -> None:
+        self.data, self.raw = data, raw
+
+
 class JSONResponse(CompiledFirst, JSONResponseBodyValidator):
-    """Checks responses against the spec: compiled first, the stock validator on doubt."""
+    """Checks responses against the spec: compiled first, the stock validator on doubt.
+
+    Stock Connexion parses the body it has just serialised. When the body is byte for byte
+    what RememberingJsonifier made of an object, the compiled validator checks that object;
+    for the JSON types a handler returns, `loads(dumps(x)) == x`, so the answer is the same.
+    Anything else (a refusal, a type JSON has not) is decided as stock: on the parsed body.
+    """
 
     @property
     def validator(self) -> Draft4Validator:  # the oracle, only asked when a response is refused
         return Draft4ResponseValidator(self._schema, format_checker=Draft4Validator.FORMAT_CHECKER)
 
-    def _validate(self, body: dict) -> None:
+    def _parse(self, stream) -> Any:
+        raw = b"".join(stream)
+        remembered = SERIALISED.get()
+        if raw and remembered is not None and remembered[0] == raw:
+            return Serialised(remembered[1], raw)
+        return super()._parse(iter((raw,)))
+
+    def _validate(self, body: Any) -> None:
+        if isinstance(body, Serialised):
+            try:
+                if self._fast.is_valid(body.data):
+                    return
+            except (ValueError, TypeError):  # jsonschema-rs refuses types JSON does not have
+                pass
+            body = super()._parse(iter((body.raw,)))
+            if body is None and self._nullable:
+                return
         if not self._fast.is_valid(body):
             super()._validate(body)
 
@@ -291,10 +358,150 @@ def ascii_integers(parameters: dict, scope: dict) -> None:
         for name, value in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
             if name in integers and not ASCII_INTEGER.fullmatch(value):
                 raise not_ascii_integer(name, value)
+class RememberedMediaTypes(MediaTypeDict):
+    """A MediaTypeDict that remembers each answer: stock sorts its keys and runs fnmatch per
+    lookup. The maps are built once at start-up and never change."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._answers: dict[str, Any] = {}
+
+    def __getitem__(self, item):
+        try:
+            answer = self._answers[item]
+        except KeyError:
+            try:
+                answer = super().__getitem__(item)
+            except KeyError as error:
+                answer = error
+            self._answers[item] = answer
+        if isinstance(answer, KeyError):
+            raise answer
+        return answer
 
 
 def validator_map() -> dict:
     """Connexion's validator map with ours for JSON bodies, JSON responses and parameters."""
-    body = type(VALIDATOR_MAP["body"])({**VALIDATOR_MAP["body"], "*/*json": JSONBody})
-    response = type(VALIDATOR_MAP["response"])({**VALIDATOR_MAP["response"], "*/*json": JSONResponse})
+    body = RememberedMediaTypes({**VALIDATOR_MAP["body"], "*/*json": JSONBody})
+    response = RememberedMediaTypes({**VALIDATOR_MAP["response"], "*/*json": JSONResponse})
     return {**VALIDATOR_MAP, "parameter": Parameters, "body": body, "response": response}
+
+
+# ---- The request pipeline -----------------------------------------------------------------
+CONNEXION_VERSION = "3.3.0"
+
+
+class DecoratedOnce(StarletteDecorator):
+    """Stock `AsyncOperation.fn` builds a StarletteDecorator on every request, and its wrapper
+    then builds a URI parser and decorates the handler again (three `inspect.signature` calls,
+    four `functools.wraps`). Both depend only on the operation: here they are built on the
+    first request (they read the operation from Connexion's request context) and kept."""
+
+    def __call__(self, function):
+        built: list = []
+
+        @functools.wraps(function)
+        async def wrapper(*args, **kwargs):
+            if not built:
+                built.extend((self.uri_parser, self.decorate(function)))
+            uri_parser, decorated = built
+            request = self.framework.get_request(
+                uri_parser=uri_parser, scope=request_scope, receive=request_receive)
+            return await decorated(request)
+
+        return wrapper
+
+
+def decorated_once(self: AsyncOperation):
+    """Replaces the `AsyncOperation.fn` property: one decorated handler per operation."""
+    fn = self.__dict__.get("_decorated_once")
+    if fn is None:
+        decorator = DecoratedOnce(pythonic_params=self.pythonic_params, jsonifier=self.jsonifier)
+        fn = self.__dict__["_decorated_once"] = decorator(self._fn)
+    return fn
+
+
+STOCK_ACCEPTS_KWARG = AbstractSecurityHandler.__dict__["_accepts_kwarg"].__func__
+
+
+@functools.cache
+def accepts_kwarg(func, keyword: str) -> bool:
+    """Stock runs `inspect.signature` on the token-info function twice per request."""
+    return STOCK_ACCEPTS_KWARG(func, keyword)
+
+
+def remember_valid_mime_types(stock):
+    """`validate_mime_type` builds a MediaTypeDict per request; a type once accepted for an
+    operation is accepted again, so only refusals (which raise) reach stock twice."""
+
+    @functools.wraps(stock)
+    def validate_mime_type(self, mime_type: str) -> None:
+        accepted = self.__dict__.setdefault("_accepted_mime_types", set())
+        if mime_type not in accepted:
+            stock(self, mime_type)
+            accepted.add(mime_type)
+
+    return validate_mime_type
+
+
+STOCK_SWAGGER_UI_CALL = SwaggerUIMiddleware.__call__
+
+
+def ui_routes(router) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """The mounts of the Swagger UI router and the literal start of each route under them;
+    None when its shape is not the one this was written for (then stock runs)."""
+    mounts, starts = [], []
+    for mount in router.routes:
+        if not isinstance(mount, Mount):
+            return None
+        mounts.append(mount.path + "/")
+        for route in mount.routes:
+            path = getattr(route, "path", None)
+            if path is None:
+                return None
+            starts.append(mount.path + path.split("{")[0].rstrip("/"))
+    return tuple(mounts), tuple(starts)
+
+
+async def swagger_ui_call(self: SwaggerUIMiddleware, scope, receive, send) -> None:
+    """Stock runs a router pass on every request to find the UI and spec routes. A path inside
+    a mount that starts with none of those routes' literal parts cannot match one, nor differ
+    from one by a trailing slash (stock's redirect): it goes straight to the next app."""
+    if scope["type"] == "http" and not scope.get("root_path"):
+        routes = self.__dict__.get("_ui_routes", False)
+        if routes is False:
+            routes = self.__dict__["_ui_routes"] = ui_routes(self.router)
+        if routes is not None:
+            path = scope["path"]
+            if path.startswith(routes[0]) and not path.startswith(routes[1]):
+                await self.app(scope, receive, send)
+                return
+    await STOCK_SWAGGER_UI_CALL(self, scope, receive, send)
+
+
+PATCHES: dict[str, tuple[type, str, Any]] = {
+    "decorated handler once per operation": (AsyncOperation, "fn", property(decorated_once)),
+    "token-info signature once": (AbstractSecurityHandler, "_accepts_kwarg",
+                                  staticmethod(accepts_kwarg)),
+    "request media type check once": (
+        RequestValidationOperation, "validate_mime_type",
+        remember_valid_mime_types(RequestValidationOperation.validate_mime_type)),
+    "response media type check once": (
+        ResponseValidationOperation, "validate_mime_type",
+        remember_valid_mime_types(ResponseValidationOperation.validate_mime_type)),
+    "no Swagger UI router pass for API paths": (SwaggerUIMiddleware, "__call__", swagger_ui_call),
+}
+STOCK = {name: owner.__dict__[attr] for name, (owner, attr, _) in PATCHES.items()}
+
+
+def install() -> bool:
+    """Apply PATCHES to Connexion's classes (idempotent). On another Connexion version, apply
+    none and warn: stock is slower but right; the patches were checked against 3.3.0 only."""
+    found = version("connexion")
+    if found != CONNEXION_VERSION:
+        warnings.warn(f"Connexion {found} is not {CONNEXION_VERSION}: request pipeline patches "
+                      "not applied (see handlers/validation.py)", stacklevel=2)
+        return False
+    for owner, attr, replacement in PATCHES.values():
+        setattr(owner, attr, replacement)
+    return True

@@ -167,6 +167,9 @@ def test_create_by_interviewer_for_themselves(client, people):
     ({"interviewee_id": 9007199254740991}, "interviewee_id"),
     ({"start_at": "2030-01-01T10:00:00"}, "start_at"),
     ({"start_at": "0001-01-01T00:00:00+01:00"}, "start_at"),
+    # Checks look hours around the slot (overlap, buffers): off the calendar was a 500.
+    ({"start_at": "0001-01-01T00:00:00Z", "end_at": "0001-01-01T00:30:00Z"}, "start_at"),
+    ({"start_at": "9999-12-31T12:00:00Z", "end_at": "9999-12-31T12:30:00Z"}, "start_at"),
 ])
 def test_create_breaking_a_rule_is_422(client, people, overrides, field):
     response = client.post("/api/v1/interviews", json=interview_body(people, **overrides),
