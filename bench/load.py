@@ -6,6 +6,7 @@ generate_series on PostgreSQL): nine in ten are past interviews of the demo inte
 (1014) with the demo interviewee (289), an hour apart going back from 2026; the tenth goes
 to one of the other people; statuses are mostly completed, some cancelled or no_show. 200
 pending interviews (the same number at every size) sit in 2029, before the slots wrk books.
+Each interview gets its "create" history event, so the change feed grows with it.
 """
 from __future__ import annotations
 
@@ -74,6 +75,11 @@ def interviews_sql(pg: bool, n: int, pending: bool) -> str:
                    {interviewer}, 1, {start}, {end} FROM {series}"""
 
 
+# One "create" event per interview, as booking writes it (the feed reads these).
+EVENTS_SQL = """INSERT INTO event (interview_id, actor_id, action, changes, reason, at)
+                SELECT id, 1015, 'create', '{}', NULL, created_at FROM interview"""
+
+
 def load(url: str, n: int) -> float:
     """Migrate `url`, add the people and `n` interviews; seconds taken by the inserts."""
     open_database(url, max_connections=4)
@@ -88,6 +94,7 @@ def load(url: str, n: int) -> float:
             for pending, count in ((False, max(n - PENDING, 0)), (True, min(n, PENDING))):
                 sql = interviews_sql(pg, count, pending)
                 database.execute_sql(sql.replace("%", "%%") if pg else sql)  # psycopg: %% is %
+            database.execute_sql(EVENTS_SQL)  # the history (and so the change feed) grows too
         if pg:
             database.execute_sql("VACUUM ANALYZE")  # what autovacuum would have done by then
         return time.perf_counter() - started

@@ -56,6 +56,11 @@ SHAPES: dict[str, Shape] = {
     "list, second page by interviewee": Shape(
         "get", COORDINATOR, "/api/v1/interviews?interviewee_id=289&limit=25", page=2),
     "list by interviewer (own)": Shape("get", INTERVIEWER, "/api/v1/interviews?limit=25"),
+    "availability (2 interviewers, 7 days)": Shape(
+        "get", COORDINATOR, "/api/v1/availability?interviewee_id=289&interviewer_id=1014"
+        "&interviewer_id=1016&from=2025-12-01T00:00:00Z&to=2025-12-08T00:00:00Z"
+        "&duration_minutes=30&limit=100"),
+    "change feed (first page)": Shape("get", COORDINATOR, "/api/v1/events?limit=50"),
 }
 
 
