@@ -130,6 +130,7 @@ class World:
         "showInterview": ("pending", COORDINATOR),
         "updateInterview": ("pending", COORDINATOR),
         "listInterviewEvents": ("pending", COORDINATOR),
+        "showInterviewCalendar": ("pending", INTERVIEWER),
         "cancelInterview": ("pending", COORDINATOR),
         "proposeAmendment": ("pending", COORDINATOR),
         "confirmInterview": ("pending", DRIVER),
@@ -213,6 +214,7 @@ class World:
         "showAvailability": "availability_case", "showCalendarFeed": "calendar_feed_case",
         **dict.fromkeys(("listInterviewers", "listInterviewees", "listInterviews", "listFeedEvents"),
                         "cursor_case"),
+        "upsertInterviewee": "interviewee_case",
     }
 
     def act_as(self, case, user: int) -> None:
@@ -304,6 +306,12 @@ class World:
             if first.status_code == 200 and first.json().get("next_cursor"):
                 query[cursor] = first.json()["next_cursor"]
         case.query = query
+
+    def interviewee_case(self, case, name: str, rng: random.Random) -> None:
+        """Two upserts in three name a demo driver; the third keeps its fuzzed one."""
+        fields = case.body.get("interviewee") if isinstance(case.body, dict) else None
+        if isinstance(fields, dict) and hash(case.id) % 3:
+            fields["driver_id"] = rng.choice([DRIVER, 1013])
 
     def tidy(self, case) -> None:
         """Forget what a case did to schedules, time off and webhooks, so that bookings and
