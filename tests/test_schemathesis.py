@@ -272,14 +272,18 @@ class World:
                 case.path_parameters["delivery_id"] = delivery["delivery"]["id"]
 
     def availability_case(self, case, name: str, rng: random.Random) -> None:
-        """Demo people; in two cases of three a window of hours to a week, longer than the
-        duration asked for."""
+        """Demo people, one of them with a schedule in half the cases; in two cases of three a
+        window of hours to a week (among the fuzz bookings), longer than the duration."""
         query = case.query if isinstance(case.query, dict) else {}
         query["interviewee_id"] = rng.choice([289, 290])
         query["interviewer_id"] = rng.choice([[1014], [1016], [1014, 1016]])
         self.act_as(case, COORDINATOR)
+        if rng.random() < 0.5:
+            self.call("PUT", f"/api/v1/interviewers/{query['interviewer_id'][0]}/schedule",
+                      COORDINATOR, {"schedule": {**plausible_schedule(rng), "buffer_minutes": 10,
+                                                 "daily_limit": 3, "minimum_notice_minutes": 0}})
         if hash(case.id) % 3:
-            start = datetime(2031, 1, 6, tzinfo=UTC) + timedelta(minutes=15 * rng.randrange(2000))
+            start = datetime(2041, 1, 1, tzinfo=UTC) + timedelta(minutes=15 * rng.randrange(3000))
             duration = str(query.get("duration_minutes"))  # the coverage phase sends strings
             query["duration_minutes"] = min(int(duration), 240) if duration.isdigit() else 30
             hours = rng.choice([8, 24, 72, 168])
@@ -316,7 +320,8 @@ class World:
     def tidy(self, case) -> None:
         """Forget what a case did to schedules, time off and webhooks, so that bookings and
         the later cases meet no rules, entries or limits left by it."""
-        if self.PREPARE.get(operation_id(case)) not in ("schedule_case", "webhook_case"):
+        if self.PREPARE.get(operation_id(case)) not in ("schedule_case", "webhook_case",
+                                                        "availability_case"):
             return
         from db.models import database
         from db.schedules import Schedule, TimeOff
