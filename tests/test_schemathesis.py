@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 import uuid
 from collections import Counter
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import ClassVar
 
@@ -22,6 +23,7 @@ from schemathesis.specs.openapi import stateful
 
 from db import migrate, open_database
 from db.people import import_people
+from db.slots import DAYS
 from handlers.app import create_app
 from handlers.auth import issue_token
 from tests.conftest import backend_url
@@ -128,6 +130,7 @@ class World:
         "showInterview": ("pending", COORDINATOR),
         "updateInterview": ("pending", COORDINATOR),
         "listInterviewEvents": ("pending", COORDINATOR),
+        "showInterviewCalendar": ("pending", INTERVIEWER),
         "cancelInterview": ("pending", COORDINATOR),
         "proposeAmendment": ("pending", COORDINATOR),
         "confirmInterview": ("pending", DRIVER),
@@ -143,6 +146,7 @@ class World:
         self.http = http
         self.settings = settings
         self.tokens = {user: issue_token(settings, user) for user in DEMO_USERS}
+        self.webhooks: list[int] = []  # made for the current case; `tidy` deletes them
 
     def token(self, user: int) -> str:
         return self.tokens[user]
@@ -196,6 +200,171 @@ class World:
                 fields.update(fresh_slot())
             if name == "updateInterview" and "interviewer_id" in fields:
                 fields["interviewer_id"] = INTERVIEWER
+        prepare = self.PREPARE.get(name)
+        if prepare is not None:
+            getattr(self, prepare)(case, name, random.Random(str(case.id)))
+
+    # operationId -> the method that points a case at things of its kind
+    PREPARE: ClassVar[dict[str, str]] = {
+        **dict.fromkeys(("showSchedule", "replaceSchedule", "listTimeOff", "createTimeOff",
+                         "deleteTimeOff"), "schedule_case"),
+        **dict.fromkeys(("showWebhook", "updateWebhook", "deleteWebhook", "pingWebhook",
+                         "rotateWebhookSecret", "listWebhookDeliveries", "retryWebhookDelivery"),
+                        "webhook_case"),
+        "showAvailability": "availability_case", "showCalendarFeed": "calendar_feed_case",
+        **dict.fromkeys(("listInterviewers", "listInterviewees", "listInterviews", "listFeedEvents"),
+                        "cursor_case"),
+        "upsertInterviewee": "interviewee_case",
+    }
+
+    def act_as(self, case, user: int) -> None:
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {self.tokens[user]}"}
+        chosen.add(case.headers["Authorization"])
+
+    def call(self, method: str, path: str, user: int, body: dict | None = None):
+        response = self.http.request(method, path, json=body, headers=self.as_(user))
+        assert response.is_success, response.text
+        return response
+
+    def schedule_case(self, case, name: str, rng: random.Random) -> None:
+        """A demo interviewer's schedule or time off, as the coordinator (or, one case in four,
+        the interviewer); in two cases of three a plausible schedule or time off is sent."""
+        interviewer = rng.choice(INTERVIEWERS)
+        user = interviewer if rng.random() < 0.25 else COORDINATOR
+        case.path_parameters["id"] = interviewer
+        self.act_as(case, user)
+        path = f"/api/v1/interviewers/{interviewer}"
+        plausible = hash(case.id) % 3 and isinstance(case.body, dict)
+        if name == "replaceSchedule" and plausible and isinstance(case.body.get("schedule"), dict):
+            case.body["schedule"].update(plausible_schedule(rng))
+        if name == "createTimeOff" and plausible and isinstance(case.body.get("time_off"), dict):
+            case.body["time_off"].update(plausible_time_off(rng))
+        if name == "deleteTimeOff" or (name == "listTimeOff" and rng.random() < 0.5):
+            made = self.call("POST", f"{path}/time_off", COORDINATOR,
+                             {"time_off": plausible_time_off(rng)}).json()["time_off"]
+            if name == "deleteTimeOff":
+                case.path_parameters["time_off_id"] = made["id"]
+        if name in ("showSchedule", "replaceSchedule"):
+            if rng.random() < 0.5:  # a schedule set before, or none yet (the default)
+                self.call("PUT", f"{path}/schedule", COORDINATOR, {"schedule": {
+                    **plausible_schedule(rng), "buffer_minutes": 5, "daily_limit": None,
+                    "minimum_notice_minutes": 0}})
+            if "If-Match" in (case.headers or {}):  # the current ETag, or none
+                if rng.random() < 0.75:
+                    case.headers["If-Match"] = self.call("GET", f"{path}/schedule", user).headers["etag"]
+                else:
+                    del case.headers["If-Match"]
+
+    def webhook_case(self, case, name: str, rng: random.Random) -> None:
+        """A webhook of a demo user other than the coordinator (whose own the fuzzer's creates
+        fill up), with a delivery (a ping) for the operations on deliveries."""
+        owner = rng.choice([u for u in DEMO_USERS if u != COORDINATOR])
+        webhook = self.call("POST", "/api/v1/webhooks", owner, {"webhook": {
+            "url": f"http://127.0.0.1:9/hooks/{rng.randrange(1000)}",
+            "events": rng.choice([[], ["interview.created", "interview.cancelled"]])}}
+        ).json()["webhook"]
+        self.webhooks.append(webhook["id"])
+        case.path_parameters["id"] = webhook["id"]
+        self.act_as(case, owner)
+        if name == "retryWebhookDelivery" or (name == "listWebhookDeliveries" and rng.random() < 0.5):
+            delivery = self.call("POST", f"/api/v1/webhooks/{webhook['id']}/ping", owner).json()
+            if name == "retryWebhookDelivery":
+                case.path_parameters["delivery_id"] = delivery["delivery"]["id"]
+
+    def availability_case(self, case, name: str, rng: random.Random) -> None:
+        """Demo people, one of them with a schedule in half the cases; in two cases of three a
+        window of hours to a week (among the fuzz bookings), longer than the duration."""
+        query = case.query if isinstance(case.query, dict) else {}
+        query["interviewee_id"] = rng.choice([289, 290])
+        query["interviewer_id"] = rng.choice([[1014], [1016], [1014, 1016]])
+        self.act_as(case, COORDINATOR)
+        if rng.random() < 0.5:
+            self.call("PUT", f"/api/v1/interviewers/{query['interviewer_id'][0]}/schedule",
+                      COORDINATOR, {"schedule": {**plausible_schedule(rng), "buffer_minutes": 10,
+                                                 "daily_limit": 3, "minimum_notice_minutes": 0}})
+        if hash(case.id) % 3:
+            start = datetime(2041, 1, 1, tzinfo=UTC) + timedelta(minutes=15 * rng.randrange(3000))
+            duration = str(query.get("duration_minutes"))  # the coverage phase sends strings
+            query["duration_minutes"] = min(int(duration), 240) if duration.isdigit() else 30
+            hours = rng.choice([8, 24, 72, 168])
+            query["from"], query["to"] = start.isoformat(), (start + timedelta(hours=hours)).isoformat()
+        case.query = query
+
+    def calendar_feed_case(self, case, name: str, rng: random.Random) -> None:
+        """The token of a feed just made for a demo user (the URL's last part)."""
+        user = rng.choice(DEMO_USERS)
+        url = self.call("POST", "/api/v1/me/calendar_feed", user).json()["calendar_feed"]["url"]
+        case.path_parameters["token"] = url.rsplit("/", 1)[1].removesuffix(".ics")
+
+    def cursor_case(self, case, name: str, rng: random.Random) -> None:
+        """A list's cursor: one case in three keeps its fuzzed one, one drops it, one sends a
+        cursor this API issued for the same filters (when there is a next page)."""
+        query = case.query if isinstance(case.query, dict) else {}
+        cursor = "after" if name == "listFeedEvents" else "cursor"
+        choice = hash(case.id) % 3
+        if choice and cursor in query:
+            del query[cursor]
+        if choice == 2:
+            first = self.http.get(case.path, params={**query, "limit": 1},
+                                  headers=self.as_(COORDINATOR))
+            if first.status_code == 200 and first.json().get("next_cursor"):
+                query[cursor] = first.json()["next_cursor"]
+        case.query = query
+
+    def interviewee_case(self, case, name: str, rng: random.Random) -> None:
+        """Two upserts in three name a demo driver; the third keeps its fuzzed one."""
+        fields = case.body.get("interviewee") if isinstance(case.body, dict) else None
+        if isinstance(fields, dict) and hash(case.id) % 3:
+            fields["driver_id"] = rng.choice([DRIVER, 1013])
+
+    def tidy(self, case) -> None:
+        """Forget what a case did to schedules, time off and webhooks, so that bookings and
+        the later cases meet no rules, entries or limits left by it."""
+        if self.PREPARE.get(operation_id(case)) not in ("schedule_case", "webhook_case",
+                                                        "availability_case"):
+            return
+        from db.models import database
+        from db.schedules import Schedule, TimeOff
+        from db.webhooks import Delivery, Webhook
+
+        with database.connection_context(), database.atomic():
+            Schedule.delete().where(Schedule.interviewer.in_(INTERVIEWERS)).execute()
+            TimeOff.delete().where(TimeOff.interviewer.in_(INTERVIEWERS)).execute()
+            if self.webhooks:
+                Delivery.delete().where(Delivery.webhook.in_(self.webhooks)).execute()
+                Webhook.delete().where(Webhook.id.in_(self.webhooks)).execute()
+        self.webhooks.clear()
+
+
+INTERVIEWERS = (1014, 1016)
+ZONES = ("Europe/London", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "UTC",
+         "Pacific/Chatham", "America/St_Johns")
+
+
+def clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def plausible_schedule(rng: random.Random) -> dict:
+    """A valid IANA zone and, per working day, one or two ordered periods apart (or null)."""
+    hours = None
+    if rng.random() < 0.8:
+        hours = {}
+        for day in rng.sample(DAYS, rng.randint(0, len(DAYS))):
+            start = rng.randrange(0, 12 * 60, 15)
+            end = start + rng.randrange(30, 6 * 60, 15)
+            hours[day] = [{"start": clock(start), "end": clock(end)}]
+            if rng.random() < 0.5:
+                hours[day].append({"start": clock(end + 30), "end": clock(min(end + 300, 24 * 60))})
+    return {"time_zone": rng.choice(ZONES), "working_hours": hours}
+
+
+def plausible_time_off(rng: random.Random) -> dict:
+    """Hours to weeks in 2035, with an offset (no fuzz booking is that year)."""
+    start = datetime(2035, 1, 1, tzinfo=UTC) + timedelta(minutes=30 * rng.randrange(17000))
+    end = start + timedelta(minutes=30 * rng.randrange(1, 24 * 60))
+    zone = rng.choice([UTC, timezone(timedelta(hours=1)), timezone(timedelta(hours=-5, minutes=-30))])
+    return {"start_at": start.astimezone(zone).isoformat(), "end_at": end.astimezone(zone).isoformat()}
 
 
 def with_body(case, body):
@@ -214,10 +383,13 @@ def forget_demo_interviews() -> None:
         Event.delete().execute()  # this database holds only what the fuzzer did
         Interview.delete().execute()
         IdempotencyKey.delete().where(IdempotencyKey.user_id.in_([u["id"] for u in demo["users"]])).execute()
+        from db.schedules import Schedule, TimeOff
         from db.webhooks import Delivery, Webhook
 
         Delivery.delete().execute()  # the fuzz database's own: webhooks sequences registered
         Webhook.delete().execute()
+        Schedule.delete().execute()  # rules and time off would refuse the sequences' bookings
+        TimeOff.delete().execute()
         for model, records in ((User, demo["users"]), (Interviewee, demo["interviewees"])):
             for record in records:  # directly: an import would refuse some role changes
                 model.update(**{k: v for k, v in record.items() if k != "id"}).where(
@@ -273,7 +445,10 @@ def test_every_operation_conforms(case, world):
     positive = case.meta is not None and case.meta.generation.mode == GenerationMode.POSITIVE
     if positive:
         world.realize(case)
-    response = case.call_and_validate()
+    try:
+        response = case.call_and_validate()
+    finally:
+        world.tidy(case)
     calls[response.status_code] += 1
     count(case, response.status_code, "stateless")
     if positive and without_input(case):
