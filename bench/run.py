@@ -169,8 +169,8 @@ runs = iter(range(1, 10**9))
 def measure(base: str, mode: str, token: str, connections: int, seconds: float,
             path: str | None) -> dict:
     """A 1 s warm-up, then the measured run; each books slots of its own."""
-    wrk(base, mode, token, next(runs) * 1_000_000, connections, 1, path)
-    return wrk(base, mode, token, next(runs) * 1_000_000, connections, seconds, path)
+    wrk(base, mode, token, next(runs) * 100_000, connections, 1, path)
+    return wrk(base, mode, token, next(runs) * 100_000, connections, seconds, path)
 
 
 def ratios(backend: Backend, args: argparse.Namespace) -> list:
