@@ -28,7 +28,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.run import environment, interviews, start
+from bench.run import Server, environment, interviews
 from tests.webhook_receiver import Receiver, free_port
 
 slots = itertools.count()
@@ -116,13 +116,15 @@ def main() -> None:
         port, received_log = free_port(), Path(tmp) / "received.log"
         receiver = multiprocessing.Process(target=receive, args=(port, str(received_log)), daemon=True)
         receiver.start()
-        env = environment(Path(tmp) / "bench.db") | {"INTERVIEWS_WEBHOOK_ALLOW_PRIVATE": "1"}
+        env = environment(f"sqlite:///{Path(tmp) / 'bench.db'}") | {
+            "INTERVIEWS_WEBHOOK_ALLOW_PRIVATE": "1"}
         if args.postgresql:
             env["INTERVIEWS_DATABASE_URL"] = fresh_postgresql(args.postgresql)
         interviews(env, "migrate")
         interviews(env, "people", "import", str(ROOT / "db" / "demo_people.json"))
         token = interviews(env, "token", "issue", "1015")
-        process, base = start("product", env, args.workers)
+        server = Server("product", env, args.workers)
+        base = server.base
         try:
             asyncio.run(drive(base, token, 1, args.connections))  # warm-up
             without = asyncio.run(drive(base, token, args.seconds, args.connections))
@@ -135,17 +137,16 @@ def main() -> None:
                     received_log.read_text().splitlines()) < expected):
                 time.sleep(0.2)
         finally:
-            process.terminate()
-            process.wait(timeout=30)
+            server.stop()
             receiver.kill()
         # The outbox's own cost: the same, with the delivery workers elsewhere (not running).
-        process, base = start("product", env | {"INTERVIEWS_WEBHOOK_DELIVERY": "0"}, args.workers)
+        server = Server("product", env | {"INTERVIEWS_WEBHOOK_DELIVERY": "0"}, args.workers)
+        base = server.base
         try:
             asyncio.run(drive(base, token, 1, args.connections))  # warm-up
             outbox_only = asyncio.run(drive(base, token, args.seconds, args.connections))
         finally:
-            process.terminate()
-            process.wait(timeout=30)
+            server.stop()
         lags = []
         for line in received_log.read_text().splitlines():
             occurred_at, received_at = line.split()

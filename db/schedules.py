@@ -150,7 +150,7 @@ def write_schedule(caller: User, interviewer_id: int, fields: dict,
     hours = checked_hours(fields.get("working_hours"))
     with write_transaction():
         manageable(caller, interviewer_id)
-        lock_interviewer(interviewer_id)
+        lock_interviewer(interviewer_id, "FOR UPDATE")  # waits for bookings reading the old one
         row = Schedule.get_or_none(Schedule.interviewer == interviewer_id)
         version = row.version if row else 0
         current = etag(interviewer_id, version)
@@ -204,18 +204,22 @@ def remove_time_off(caller: User, interviewer_id: int, time_off_id: int) -> None
         raise NotFound(f"no time off {time_off_id} of interviewer {interviewer_id}")
 
 
-def lock_interviewer(interviewer_id: int) -> None:
-    """Serialize the bookings of one interviewer (PostgreSQL: a row lock until commit).
+def lock_interviewer(interviewer_id: int, strength: str = "FOR NO KEY UPDATE") -> None:
+    """Lock the interviewer's row until commit (PostgreSQL; SQLite's BEGIN IMMEDIATE already
+    lets one writer at a time in).
 
-    Exclusion constraints cannot express buffers or daily limits, so every booking of an
-    interviewer takes this lock before reading what it checks. `FOR NO KEY UPDATE` conflicts
-    with itself but not with the key-share locks of foreign-key checks, so other writes that
-    merely name the interviewer (history entries, proposals) do not wait on it. SQLite's
-    BEGIN IMMEDIATE already lets one writer at a time in.
+    Exclusion constraints cannot express buffers or daily limits, so a booking of an
+    interviewer with a schedule takes `FOR NO KEY UPDATE` before reading what it checks: it
+    conflicts with itself, so those bookings serialize, but not with the key-share locks of
+    foreign-key checks, so writes that merely name the interviewer do not wait on it.
+    Every booking first takes `FOR KEY SHARE` (shared by all bookings) to read whether there
+    is a schedule; changing a schedule takes `FOR UPDATE`, which waits for those readers and
+    holds new ones back, so no booking is checked against a schedule that changes under it,
+    and bookings of an interviewer without a schedule do not wait for one another.
     """
     if isinstance(database.obj, SqliteDatabase):
         return
-    list(User.select(User.id).where(User.id == interviewer_id).for_update("FOR NO KEY UPDATE"))
+    list(User.select(User.id).where(User.id == interviewer_id).for_update(strength))
 
 
 def bookings_of(interviewer_ids: list[int], low: datetime, high: datetime,
@@ -258,10 +262,11 @@ def enforce(interviewer_id: int, start: datetime, end: datetime,
             exclude_id: int | None = None, override: bool = False) -> None:
     """Inside the booking's transaction, after the overlap check: refuse a slot that breaks
     the interviewer's schedule. No schedule, no rules (and no extra work on SQLite)."""
-    lock_interviewer(interviewer_id)
+    lock_interviewer(interviewer_id, "FOR KEY SHARE")
     row = Schedule.get_or_none(Schedule.interviewer == interviewer_id)
     if row is None:
         return
+    lock_interviewer(interviewer_id)  # rules that span bookings: one booking at a time
     rules = row.rules()
     day_start, day_end = rules.day_bounds(rules.day_of(start))
     buffer = timedelta(minutes=rules.buffer_minutes)

@@ -1,6 +1,8 @@
 """Buffers and daily limits hold under concurrency: several server processes, one database."""
 from __future__ import annotations
 
+import threading
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -54,3 +56,63 @@ def test_concurrent_bookings_inside_a_buffer_have_one_winner(client, server, peo
     statuses = hammer(server, requests)
     print(f"\nbuffer race: {ATTEMPTS} attempts -> {dict(statuses)}")
     assert statuses == Counter({200: 1, 409: ATTEMPTS - 1})
+
+
+def booking_in_flight(interviewer_id: int, day: datetime, release: threading.Event,
+                      entered: threading.Event) -> threading.Thread:
+    """A booking's transaction that has passed the schedule check and waits before commit."""
+    from db import write_transaction
+    from db.models import database
+    from db.schedules import enforce
+
+    def hold() -> None:
+        with database.connection_context(), write_transaction():
+            enforce(interviewer_id, day, day + timedelta(minutes=30))
+            entered.set()
+            release.wait(timeout=30)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert entered.wait(timeout=10)
+    return thread
+
+
+def test_bookings_without_a_schedule_do_not_wait_for_each_other(client, people: People, database_url):
+    """Only rules that span bookings (a schedule's buffer and limit) serialize an interviewer's
+    bookings; without a schedule, a booking in flight holds a shared lock only."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite admits one writer at a time by design: nothing to show there")
+    release, entered = threading.Event(), threading.Event()
+    day = datetime(2037, 5, 4, 9, tzinfo=UTC)
+    thread = booking_in_flight(people.interviewer.id, day, release, entered)
+    try:
+        started = time.monotonic()
+        other = client.post("/api/v1/interviews", headers=people.auth(people.coordinator),
+                            json=interview_body(people, (day + timedelta(hours=2)).isoformat(),
+                                                (day + timedelta(hours=2, minutes=30)).isoformat()))
+        assert other.status_code == 200, other.text
+        assert time.monotonic() - started < 5  # it did not wait for the one in flight
+    finally:
+        release.set()
+        thread.join(timeout=30)
+
+
+def test_a_schedule_change_waits_for_bookings_in_flight(client, people: People, database_url):
+    """A booking that read "no schedule" commits before a new schedule takes effect, so no
+    booking is ever checked against a schedule that changed under it."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite admits one writer at a time by design: nothing to show there")
+    release, entered = threading.Event(), threading.Event()
+    thread = booking_in_flight(people.interviewer.id, datetime(2037, 5, 5, 9, tzinfo=UTC),
+                               release, entered)
+    answers: list[int] = []
+    change = threading.Thread(target=lambda: answers.append(client.put(
+        f"/api/v1/interviewers/{people.interviewer.id}/schedule", json={"schedule": SCHEDULE},
+        headers=people.auth(people.coordinator)).status_code))
+    change.start()
+    change.join(timeout=1.5)
+    waited = change.is_alive()
+    release.set()
+    thread.join(timeout=30)
+    change.join(timeout=30)
+    assert waited and answers == [200]
