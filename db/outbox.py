@@ -21,9 +21,10 @@ from peewee import SqliteDatabase
 
 from db import write_transaction
 from db.errors import Conflict
+from db.events import EVENT_TYPES
 from db.fields import iso_utc, utcnow
 from db.models import Event, Interview, User, database
-from db.webhooks import EVENT_TYPES, PING, Delivery, Webhook, own_webhook
+from db.webhooks import PING, Delivery, Webhook, own_webhook
 
 LEASE = timedelta(seconds=25)  # more than one attempt (10 s timeout) can take; under 30 s
 DEFAULT_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)  # seconds between attempts

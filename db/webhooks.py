@@ -13,20 +13,6 @@ from db.errors import Conflict, NotFound
 from db.fields import UTCDateTimeField, utcnow
 from db.models import BaseModel, User
 
-# History action -> event type. Every action the history records has one.
-EVENT_TYPES = {
-    "create": "interview.created",
-    "edit": "interview.updated",
-    "confirm": "interview.confirmed",
-    "decline": "interview.declined",
-    "cancel": "interview.cancelled",
-    "complete": "interview.completed",
-    "no_show": "interview.no_show",
-    "propose_amendment": "interview.amendment_proposed",
-    "accept_amendment": "interview.amendment_accepted",
-    "reject_amendment": "interview.amendment_rejected",
-    "withdraw_amendment": "interview.amendment_withdrawn",
-}
 PING = "webhook.ping"
 ROTATION_OVERLAP = timedelta(hours=24)
 MAX_WEBHOOKS_PER_USER = 50
