@@ -17,7 +17,6 @@ import jwt
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.errors import StorageError
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from handlers import auth
@@ -111,11 +110,11 @@ class RateLimit:
                                "rate_limited", {**headers, "Retry-After": str(seconds)})
             return
 
+        raw = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+
         async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                response = MutableHeaders(scope=message)
-                for name, value in headers.items():
-                    response[name] = value
+            if message["type"] == "http.response.start":  # headers no inner layer sets
+                message["headers"] = [*message.get("headers", ()), *raw]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
