@@ -311,6 +311,25 @@ def parameter_validator(param: dict) -> Draft4Validator:
         p.get("schema", p), format_checker=parameter_format_checker))
 
 
+def checks_a_format(schema: dict) -> bool:
+    return any(isinstance(s, dict) and s.get("format") in parameter_format_checker.checkers
+               for s in (schema, schema.get("items")))
+
+
+def parameter_passes(param: dict, value: object) -> bool:
+    """Whether the compiled validator (jsonschema-rs) finds `value` valid. On the spec's
+    parameter schemas it is as strict as the stock one or stricter (ECMA `$` takes no
+    trailing newline); schemas with a checked format (date-time: it takes leap seconds the
+    stock checker refuses) always go to the stock validator."""
+    schema = param.get("schema", param)
+    fast = built_once("parameter-compiled", schema,
+                      lambda s: None if checks_a_format(s) else compile_schema(s))
+    try:
+        return fast is not None and fast.is_valid(value)
+    except Exception:  # noqa: BLE001 (a value it cannot take, e.g. an integer over 64 bits)
+        return False
+
+
 class Parameters(ParameterValidator):
     """Validates parameters and names the bad one in `errors`."""
 
@@ -319,6 +338,8 @@ class Parameters(ParameterValidator):
         # Stock Connexion deep-copies the parameter and builds a validator on every request.
         if value is None or (is_nullable(param) and is_null(value)):
             return ParameterValidator.validate_parameter(parameter_type, value, param, param_name)
+        if parameter_passes(param, value):  # compiled first; a refusal goes to the oracle
+            return None
         error = next(iter(parameter_validator(param).iter_errors(value)), None)
         return None if error is None else f"{param['name']}: {shorten(error.message)}"
 
