@@ -142,7 +142,7 @@ def configure_logging(level: str = "info", stream: IO[str] | None = None) -> Non
 
     Idempotent: a second call replaces the handler. Records carry the request id of the
     request that logged them; tracebacks are text, never local variables. Request lines take
-    a shorter path (structlog straight to the stream, no stdlib record): they are the many.
+    a shorter path (`RequestLog`: JSON straight to the stream, no stdlib record): they are the many.
     """
     global request_log
     stream = stream or sys.stderr
