@@ -21,6 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# As `interviews serve` runs: multiprocess metrics (chosen when prometheus_client is imported).
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="cpu-metrics-"))
 
 from db import migrate
 from db.people import import_people
@@ -87,7 +89,9 @@ def toggle(stock: list[str]) -> None:
 async def run(requests: int, rounds: int, profile: str | None,
               arms: list[list[str]], only: list[str]) -> list[dict[str, float]]:
     settings = Settings(database_url=f"sqlite:///{tempfile.mkdtemp()}/cpu.db", jwt_secret=SECRET,
-                        env="production")
+                        env="production", rate_limit="999999999/minute")
+    # Production as served: CORS, the rate limiter (on, never reached), metrics, JSON logs
+    # (to stderr: send it to /dev/null to keep the output readable).
     app = create_app(settings)
     from handlers import validation
 

@@ -81,9 +81,9 @@ class Prepared:
     """A SELECT built with peewee once, compiled to SQL once, then re-run with new values.
 
     Peewee renders SQL text on every execution; for the reads every request makes (the
-    caller, one interview) that was a sixth of the request. `build(*markers)` must use each
-    marker at most once as a parameter (TIME_MARKERS for timestamps); rows come back as peewee
-    builds them (joins included).
+    caller, one interview, a page of a list) that was a sixth of the request. `build(*markers)`
+    uses each marker as a parameter (TIME_MARKERS for timestamps) wherever it likes, every
+    occurrence takes the value; rows come back as peewee builds them (joins included).
     """
 
     def __init__(self, build, *markers: object) -> None:
@@ -96,13 +96,13 @@ class Prepared:
             query = self.build(*self.markers)
             sql, params = query.sql()
             forms = [as_param(marker) for marker in self.markers]
-            slots = [params.index(form) if form in params else None for form in forms]
+            slots = [[i for i, param in enumerate(params) if param == form] for form in forms]
             entry = self.compiled[id(database.obj)] = (query, sql, params, slots)
         query, sql, params, slots = entry
         params = list(params)
-        for slot, value in zip(slots, values):
-            if slot is not None:
-                params[slot] = as_param(value)
+        for indices, value in zip(slots, values):
+            for index in indices:
+                params[index] = as_param(value)
         return list(query._get_cursor_wrapper(database.execute_sql(sql, params)))
 
 

@@ -317,11 +317,62 @@ def history(caller: User, interview_id: int) -> list[Event]:
     return list(Event.select().where(Event.interview == interview.id).order_by(Event.id))
 
 
+INSTANT_FILTERS = ("start_from", "start_to", "updated_since")
+PAGE_QUERIES: dict[tuple, Prepared] = {}  # the list query compiled once per shape
+MAX_PAGE_SHAPES = 1024
+
+
 def page_of_interviews(caller: User, filters: dict, after: tuple[datetime, int] | None,
                        limit: int) -> tuple[list[Interview], bool]:
-    """Up to `limit` visible interviews after the keyset `after`, by (start_at, id); more?"""
-    rows = list(interviews_query(caller, filters, after).limit(limit + 1))
+    """Up to `limit` visible interviews after the keyset `after`, by (start_at, id); more?
+
+    The query (`interviews_query`) is built and compiled to SQL once per shape: the caller's
+    role, which filters (and how many statuses), whether there is a keyset; then re-run with
+    this request's values.
+    """
+    filters = {key: parse_instant(value, key) if key in INSTANT_FILTERS else value
+               for key, value in filters.items()}
+    keys = sorted(filters)
+    shape = (caller.role, after is not None,
+             *((key, len(filters[key]) if key == "status" else 0) for key in keys))
+    prepared = PAGE_QUERIES.get(shape)
+    if prepared is None:
+        if len(PAGE_QUERIES) >= MAX_PAGE_SHAPES:
+            PAGE_QUERIES.clear()
+        prepared = PAGE_QUERIES[shape] = page_query(caller.role, after is not None,
+                                                    {key: filters[key] for key in keys})
+    values: list = [caller.id]
+    for key in keys:
+        values.extend(filters[key] if key == "status" else (filters[key],))
+    rows = prepared(*values, *(after or ()), limit + 1)
     return rows[:limit], len(rows) > limit
+
+
+def page_query(role: str, keyset: bool, filters: dict) -> Prepared:
+    """The list query of one shape, with a marker in place of every value (in the order
+    `page_of_interviews` passes them: caller, filters by name, keyset, limit)."""
+    ints = iter(range(-9_000_000_000_000_100, -9_000_000_000_000_200, -1))
+    times = iter(datetime(1000, 1, 1, microsecond=n, tzinfo=UTC) for n in range(100, 200))
+    texts = iter(f"\x00page-marker-{n}" for n in range(100))
+    caller = User(id=next(ints), role=role)
+    markers: list = [caller.id]
+    marked: dict = {}
+    for key, value in filters.items():
+        if key == "status":
+            marked[key] = [next(texts) for _ in value]
+            markers.extend(marked[key])
+            continue
+        marked[key] = next(times if key in INSTANT_FILTERS else ints if isinstance(value, int)
+                           else texts)
+        markers.append(marked[key])
+    after = (next(times), next(ints)) if keyset else None
+    markers.extend([*(after or ()), next(ints)])
+    return Prepared(lambda *m: interviews_query(User(id=m[0], role=role), marked, after)
+                    .limit(m[-1]), *markers)
+
+
+def instant_of(value: str | datetime, field: str) -> datetime:
+    return value if isinstance(value, datetime) else parse_instant(value, field)
 
 
 def interviews_query(caller: User, filters: dict, after: tuple[datetime, int] | None):
@@ -336,11 +387,11 @@ def interviews_query(caller: User, filters: dict, after: tuple[datetime, int] | 
     if "interviewee_id" in filters:
         query = query.where(Interview.interviewee == filters["interviewee_id"])
     if "start_from" in filters:
-        query = query.where(Interview.start_at >= parse_instant(filters["start_from"], "start_from"))
+        query = query.where(Interview.start_at >= instant_of(filters["start_from"], "start_from"))
     if "start_to" in filters:
-        query = query.where(Interview.start_at < parse_instant(filters["start_to"], "start_to"))
+        query = query.where(Interview.start_at < instant_of(filters["start_to"], "start_to"))
     if "updated_since" in filters:
-        query = query.where(Interview.updated_at >= parse_instant(filters["updated_since"], "updated_since"))
+        query = query.where(Interview.updated_at >= instant_of(filters["updated_since"], "updated_since"))
     if after is not None:
         start_at, last_id = after
         query = query.where((Interview.start_at > start_at)

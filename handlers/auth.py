@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 import uuid
+from collections import OrderedDict
 
 import jwt
 from connexion.exceptions import OAuthProblem
@@ -16,6 +18,9 @@ from handlers.settings import Settings
 REQUIRED_CLAIMS = ["exp", "iat", "sub", "jti"]
 USER_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits only: "²" and "١٠١٥" are not ids
 _settings: Settings | None = None
+VERIFIED_MAX = 1024  # tokens remembered as verified, per process
+_verified: OrderedDict[tuple, dict] = OrderedDict()
+_verified_lock = threading.Lock()
 
 
 def configure(settings: Settings) -> None:
@@ -25,8 +30,28 @@ def configure(settings: Settings) -> None:
 
 
 def decode(token: str, settings: Settings) -> dict:
-    """The claims of a valid token; raises jwt.InvalidTokenError otherwise."""
-    return jwt.decode(
+    """The claims of a valid token; raises jwt.InvalidTokenError otherwise.
+
+    Tokens verified before are remembered (a bounded LRU keyed by the exact token and the
+    secret, audience and issuer it was checked against), so a client's repeated token costs
+    one HMAC and base64/JSON parse, not one per request. Only successes are remembered, and
+    `exp` is checked against the clock on every hit (as PyJWT does, no leeway; an expired
+    one is forgotten and refused with PyJWT's message). The other time claims (`iat`,
+    `nbf`) only become more valid with time. Revocation and the user are checked per
+    request in `load_caller`, never here.
+    """
+    key = (token, settings.jwt_secret, settings.jwt_audience, settings.jwt_issuer)
+    with _verified_lock:
+        claims = _verified.get(key)
+        if claims is not None:
+            _verified.move_to_end(key)
+    if claims is not None:
+        if int(claims["exp"]) > time.time():
+            return dict(claims)
+        with _verified_lock:
+            _verified.pop(key, None)
+        raise jwt.ExpiredSignatureError("Signature has expired")  # PyJWT's words
+    claims = jwt.decode(
         token,
         settings.jwt_secret,
         algorithms=["HS256"],  # pinned: never taken from the token's header
@@ -34,6 +59,11 @@ def decode(token: str, settings: Settings) -> dict:
         issuer=settings.jwt_issuer,
         options={"require": REQUIRED_CLAIMS},
     )
+    with _verified_lock:
+        _verified[key] = claims
+        if len(_verified) > VERIFIED_MAX:
+            _verified.popitem(last=False)
+    return dict(claims)
 
 
 def verify_token(token: str) -> dict:

@@ -6,6 +6,7 @@ import json
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
 
 ALLOW_METHODS = ("GET", "HEAD", "POST", "PATCH", "PUT", "DELETE")
 ALLOW_HEADERS = ("Authorization", "Content-Type", "Accept", "Idempotency-Key", "If-Match",
@@ -21,6 +22,28 @@ def allowed_origins(configured: tuple[str, ...] | None, production: bool) -> tup
     return () if production else ("*",)
 
 
+def with_vary_origin(headers) -> list[tuple[bytes, bytes]]:
+    """Starlette's `headers["Vary"] = ", ".join([*getlist("Vary"), "Origin"])` on raw headers:
+    one Vary, where the first was (or last), holding every value and Origin."""
+    out: list[tuple[bytes, bytes]] = []
+    values: list[bytes] = []
+    at = None
+    for name, value in headers:
+        if name == b"vary":  # lower-case, as Starlette writes and matches them
+            if at is None:
+                at = len(out)
+                out.append((b"vary", b""))
+            values.append(value)
+        else:
+            out.append((name, value))
+    vary = (b"vary", b", ".join([*values, b"Origin"]))
+    if at is None:
+        out.append(vary)
+    else:
+        out[at] = vary
+    return out
+
+
 class Cors(CORSMiddleware):
     """Starlette's CORS, with a refused preflight answered as problem+json like any 4xx."""
 
@@ -28,6 +51,20 @@ class Cors(CORSMiddleware):
         super().__init__(app, allow_origins=origins, allow_methods=ALLOW_METHODS,
                          allow_headers=ALLOW_HEADERS, expose_headers=EXPOSE_HEADERS,
                          allow_credentials=False, max_age=600)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Without an Origin (most requests: servers, scripts) only `Vary: Origin` is added,
+        as Starlette does, without building its Headers views of request and response."""
+        if scope["type"] != "http" or any(name == b"origin" for name, _ in scope["headers"]):
+            await super().__call__(scope, receive, send)
+            return
+
+        async def vary_origin(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = with_vary_origin(message.get("headers", ()))
+            await send(message)
+
+        await self.app(scope, receive, vary_origin)
 
     def preflight_response(self, request_headers: Headers) -> Response:
         response = super().preflight_response(request_headers)

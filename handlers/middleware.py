@@ -5,7 +5,6 @@ import re
 import time
 import uuid
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:@\-]{1,200}")
@@ -18,6 +17,38 @@ STATIC_HEADERS = [
     ("referrer-policy", "strict-origin-when-cross-origin"),
     ("cache-control", "max-age=0, private, must-revalidate"),
 ]
+RAW_STATIC = [(name.encode(), value.encode()) for name, value in STATIC_HEADERS]
+REPLACED = frozenset({b"x-request-id", b"x-runtime"})
+# The documented endpoint's exact types; added after response validation, which matches
+# media types without parameters.
+CHARSETS = {b"application/json": b"application/json; charset=utf-8",
+            b"text/calendar": b"text/calendar; charset=utf-8"}
+
+
+def shaped(headers, request_id: bytes, runtime: bytes) -> list[tuple[bytes, bytes]]:
+    """The response's raw headers with ours: static ones the response has not set, the
+    request id and runtime (replacing any), a charset on JSON and calendars. One pass over
+    the list (Starlette's MutableHeaders scans it again for every header set)."""
+    out: list[tuple[bytes, bytes]] = []
+    present = set()
+    typed = False
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered in REPLACED:
+            continue
+        if lowered == b"content-type":
+            if typed:
+                continue
+            typed = True
+            value = CHARSETS.get(value, value)
+        present.add(lowered)
+        out.append((name, value))
+    for name, value in RAW_STATIC:
+        if name not in present:
+            out.append((name, value))
+    out.append((b"x-request-id", request_id))
+    out.append((b"x-runtime", runtime))
+    return out
 
 
 class ResponseHeaders:
@@ -42,18 +73,8 @@ class ResponseHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in STATIC_HEADERS:
-                    if name not in headers:
-                        headers[name] = value
-                headers["x-request-id"] = request_id
-                if headers.get("content-type") == "application/json":
-                    # The documented endpoint's exact type; added after response validation,
-                    # which matches media types without parameters.
-                    headers["content-type"] = "application/json; charset=utf-8"
-                elif headers.get("content-type") == "text/calendar":
-                    headers["content-type"] = "text/calendar; charset=utf-8"
-                headers["x-runtime"] = f"{time.perf_counter() - started:.6f}"
+                message["headers"] = shaped(message.get("headers", ()), request_id.encode(),
+                                            f"{time.perf_counter() - started:.6f}".encode())
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

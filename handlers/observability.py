@@ -11,10 +11,12 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from typing import IO
 
 import structlog
@@ -61,7 +63,29 @@ UNROUTED = "unrouted"  # no operation: preflights, unknown paths
 METRICS_OPERATION = "metrics"
 REQUEST_LOGGER = "interviews.request"
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
-request_log = structlog.get_logger(REQUEST_LOGGER)  # replaced by configure_logging
+
+
+class RequestLog:
+    """The request line: the JSON structlog would render (same keys, same order), without its
+    processor chain per request. Written and flushed at once, like structlog's WriteLogger."""
+
+    def __init__(self, stream: IO[str], enabled: bool) -> None:
+        self.stream, self.enabled = stream, enabled
+        self.lock = threading.Lock()
+
+    def __call__(self, fields: dict) -> None:
+        if not self.enabled:
+            return
+        fields["event"] = "request"
+        fields["level"] = "info"
+        fields["timestamp"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        line = json.dumps(fields) + "\n"
+        with self.lock:
+            self.stream.write(line)
+            self.stream.flush()
+
+
+request_log = RequestLog(sys.stderr, True)  # replaced by configure_logging
 
 
 # --- metrics -------------------------------------------------------------------------------
@@ -118,7 +142,7 @@ def configure_logging(level: str = "info", stream: IO[str] | None = None) -> Non
 
     Idempotent: a second call replaces the handler. Records carry the request id of the
     request that logged them; tracebacks are text, never local variables. Request lines take
-    a shorter path (structlog straight to the stream, no stdlib record): they are the many.
+    a shorter path (`RequestLog`: JSON straight to the stream, no stdlib record): they are the many.
     """
     global request_log
     stream = stream or sys.stderr
@@ -151,15 +175,7 @@ def configure_logging(level: str = "info", stream: IO[str] | None = None) -> Non
     root.setLevel(level.upper())
     # Connexion logs every refused token and validation detail at INFO: not request lines.
     logging.getLogger("connexion").setLevel(max(root.level, logging.WARNING))
-    request_log = structlog.wrap_logger(
-        structlog.WriteLogger(stream),
-        processors=[
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.JSONRenderer(),
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(root.level),
-    ).bind(logger=REQUEST_LOGGER)
+    request_log = RequestLog(stream, root.level <= logging.INFO)
 
 
 # --- middleware ----------------------------------------------------------------------------
@@ -219,16 +235,16 @@ class Observe:
         children[1].observe(seconds)
         if operation in CREATE_OPERATIONS and status == 200 and not replayed:
             BOOKINGS.inc()
-        request_log.info(
-            "request",
-            request_id=request_id,
-            operation_id=operation,
-            caller=extensions.get("connexion_context", {}).get("user"),
-            method=scope["method"],
-            path=scope["path"],
-            status=status,
-            duration_ms=round(seconds * 1000, 3),
-        )
+        request_log({
+            "logger": REQUEST_LOGGER,
+            "request_id": request_id,
+            "operation_id": operation,
+            "caller": extensions.get("connexion_context", {}).get("user"),
+            "method": scope["method"],
+            "path": scope["path"],
+            "status": status,
+            "duration_ms": round(seconds * 1000, 3),
+        })
 
     async def metrics(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Open in development; in production only with the metrics token (off without one)."""

@@ -15,9 +15,8 @@ import time
 
 import jwt
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import RedisStorage, Storage
 from limits.errors import StorageError
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from handlers import auth
@@ -27,12 +26,45 @@ from handlers.settings import Settings
 EXEMPT = ("/healthz", "/readyz", "/metrics", "/api/v1/openapi.json")
 EXEMPT_PREFIXES = ("/api/v1/ui",)
 MAX_REMEMBERED = 4096  # tokens verified and windows' ends, per process
+SWEEP_AT = 4096  # in-process windows: sweep expired ones when the table reaches this (x2)
 log = logging.getLogger("interviews")
 
 
-def storage_for(settings: Settings) -> Storage:
+class WindowCounts:
+    """Fixed-window counters in this process: what `limits`' MemoryStorage does for `incr`
+    and `get_expiry`, without the task it starts on every request to sweep every key (a
+    cost per request growing with the number of callers). Expired windows are swept when
+    the table has doubled since the last sweep: amortised O(1) per request, memory bounded
+    by the callers of about one window."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.ends: dict[str, float] = {}
+        self.sweep_at = SWEEP_AT
+
+    async def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        now = time.time()
+        if self.ends.get(key, 0.0) <= now:  # no window, or it is over: a new one
+            self.counts[key] = amount
+            self.ends[key] = now + expiry
+            if len(self.counts) >= self.sweep_at:
+                self.sweep(now)
+            return amount
+        self.counts[key] += amount
+        return self.counts[key]
+
+    async def get_expiry(self, key: str) -> float:
+        return self.ends.get(key, time.time())
+
+    def sweep(self, now: float) -> None:
+        for key in [key for key, end in self.ends.items() if end <= now]:
+            del self.counts[key], self.ends[key]
+        self.sweep_at = max(SWEEP_AT, 2 * len(self.counts))
+
+
+def storage_for(settings: Settings) -> Storage | WindowCounts:
     if not settings.redis_url:
-        return MemoryStorage()
+        return WindowCounts()
     return RedisStorage(f"async+{settings.redis_url}", wrap_exceptions=True,
                         key_prefix=settings.rate_limit_prefix)
 
@@ -111,11 +143,11 @@ class RateLimit:
                                "rate_limited", {**headers, "Retry-After": str(seconds)})
             return
 
+        raw = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+
         async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                response = MutableHeaders(scope=message)
-                for name, value in headers.items():
-                    response[name] = value
+            if message["type"] == "http.response.start":  # headers no inner layer sets
+                message["headers"] = [*message.get("headers", ()), *raw]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

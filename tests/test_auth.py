@@ -111,3 +111,82 @@ def test_unsafe_settings_are_refused(environ):
 def test_development_runs_without_a_secret(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # it keeps a secret of its own under var/
     assert Settings.from_env({}).env == "development"
+
+
+# --- verified tokens remembered (handlers.auth.decode) ---------------------------------------
+
+@pytest.fixture
+def jwt_calls(monkeypatch):
+    """How many times PyJWT really verified a token."""
+    from handlers import auth
+
+    calls = []
+    real = auth.jwt.decode
+    monkeypatch.setattr(auth.jwt, "decode", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    auth._verified.clear()
+    return calls
+
+
+def test_a_verified_token_is_remembered_but_revocation_still_checked(client, people, jwt_calls):
+    claims = claims_for(people.coordinator.id)
+    token = jwt.encode(claims, SECRET, algorithm="HS256")
+    assert get_me(client, f"Bearer {token}").status_code == 200
+    assert get_me(client, f"Bearer {token}").status_code == 200
+    assert jwt_calls.count(token) == 1  # the second request did not verify it again
+    revoke(claims["jti"])
+    assert get_me(client, f"Bearer {token}").status_code == 401
+
+
+def test_a_remembered_token_is_refused_once_expired(client, people, jwt_calls, monkeypatch):
+    from handlers import auth
+
+    now = time.time()
+    token = jwt.encode(claims_for(people.coordinator.id, exp=int(now) + 60), SECRET,
+                       algorithm="HS256")
+    assert get_me(client, f"Bearer {token}").status_code == 200
+    monkeypatch.setattr(auth.time, "time", lambda: now + 61)  # the clock the hit is checked on
+    response = get_me(client, f"Bearer {token}")
+    assert response.status_code == 401 and "expired" in response.json()["detail"]
+    assert jwt_calls.count(token) == 1
+    monkeypatch.setattr(auth.time, "time", lambda: now)
+    assert get_me(client, f"Bearer {token}").status_code == 200  # forgotten: verified anew
+    assert jwt_calls.count(token) == 2
+
+
+def test_refusals_are_never_remembered(client, people, jwt_calls):
+    token = jwt.encode(claims_for(people.coordinator.id), "another-secret-that-is-long-enough-too",
+                       algorithm="HS256")
+    for _ in range(2):
+        assert get_me(client, f"Bearer {token}").status_code == 401
+    assert jwt_calls.count(token) == 2
+
+
+def test_a_token_remembered_under_one_secret_never_passes_another(people, jwt_calls):
+    import jwt as pyjwt
+
+    from handlers.auth import decode
+
+    ours = Settings(jwt_secret=SECRET)
+    theirs = Settings(jwt_secret="another-secret-that-is-long-enough-too")
+    token = issue_token(theirs, people.driver.id)
+    assert decode(token, theirs)["sub"] == str(people.driver.id)
+    with pytest.raises(pyjwt.InvalidSignatureError):
+        decode(token, ours)
+    audience = Settings(jwt_secret=SECRET, jwt_audience="interviews")
+    plain = issue_token(ours, people.driver.id)
+    assert decode(plain, ours)["aud"] is None
+    with pytest.raises(pyjwt.InvalidTokenError):
+        decode(plain, audience)
+
+
+def test_the_remembered_tokens_are_bounded(people, jwt_calls, monkeypatch):
+    from handlers import auth
+
+    monkeypatch.setattr(auth, "VERIFIED_MAX", 3)
+    settings = Settings(jwt_secret=SECRET)
+    tokens = [issue_token(settings, people.driver.id) for _ in range(5)]
+    for token in tokens:
+        auth.decode(token, settings)
+    assert len(auth._verified) == 3
+    auth.decode(tokens[0], settings)  # the oldest was dropped: verified again
+    assert jwt_calls.count(tokens[0]) == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib.metadata import version
 
 import pytest
+from connexion import utils as connexion_utils
 from connexion.datastructures import MediaTypeDict
 from connexion.decorators.main import BaseDecorator
 from connexion.jsonifier import Jsonifier
@@ -181,3 +182,30 @@ def test_another_connexion_version_gets_stock_behaviour_and_a_warning(app, monke
         assert validation.install() is False
     for name, (owner, attr, _) in validation.PATCHES.items():
         assert owner.__dict__[attr] is validation.STOCK[name]
+
+
+CONTENT_TYPE_CASES = [
+    [], {}, [(b"accept", b"*/*")], [(b"content-type", b"application/json")],
+    [(b"Content-Type", b"text/plain; charset=latin-1"), (b"content-type", b"application/json")],
+    [(b"x", b"1"), (b"CONTENT-TYPE", b"application/problem+json \xe9")],
+    [(b"content-typ\xe9", b"x")], {"Content-Type": "application/json"}, {"x": "y"},
+    [("content-type", "text/calendar")],
+]
+
+
+@pytest.mark.parametrize("headers", CONTENT_TYPE_CASES)
+def test_content_type_is_found_as_stock_finds_it(headers):
+    stock = validation.STOCK["content type found without typing generics"]
+    assert validation.extract_content_type(headers) == stock(headers)
+
+
+def test_content_type_lookup_is_ours_on_every_path(client, people, monkeypatch):
+    """Request validation, the response decorator and response validation all reach it."""
+    calls = []
+    real = validation.extract_content_type
+    monkeypatch.setattr(connexion_utils, "extract_content_type",
+                        lambda headers: calls.append(1) or real(headers))
+    auth = people.auth(people.coordinator)
+    assert client.post("/api/v1/interviews", json=interview_body(people),
+                       headers=auth).status_code == 200
+    assert len(calls) >= 3

@@ -109,3 +109,21 @@ def test_origins_from_the_environment():
     for bad in ("*", "https://front.example/", "front.example", "https://*.example"):
         with pytest.raises(SettingsError, match="INTERVIEWS_CORS_ORIGINS"):
             Settings.from_env({"INTERVIEWS_CORS_ORIGINS": bad})
+
+
+@pytest.mark.parametrize("given", [
+    [],
+    [(b"content-type", b"application/json")],
+    [(b"vary", b"Authorization"), (b"etag", b'"1"')],
+    [(b"Vary", b"Accept"), (b"etag", b'"1"'), (b"vary", b"Authorization")],
+])
+def test_vary_origin_fast_path_is_starlettes(given):
+    """Without an Origin, Cors adds Vary as Starlette's CORSMiddleware.send does."""
+    from starlette.datastructures import MutableHeaders
+
+    from handlers.cors import with_vary_origin
+
+    message = {"type": "http.response.start", "headers": list(given)}
+    headers = MutableHeaders(scope=message)
+    headers["Vary"] = ", ".join([*headers.getlist("Vary"), "Origin"])
+    assert with_vary_origin(given) == message["headers"]

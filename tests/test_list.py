@@ -127,3 +127,40 @@ def test_default_limit_is_25(client, people, db):
                          end_at=datetime.fromisoformat(end), version=1)
     page = client.get("/api/v1/interviews", headers=people.auth(people.driver)).json()
     assert len(page["interviews"]) == 25 and page["next_cursor"]
+
+
+def test_compiled_page_query_finds_what_the_built_query_finds(client, people, db):
+    """page_of_interviews runs the list query compiled once per shape; for every shape it
+    must find exactly the rows peewee's freshly built query finds, with any values."""
+    from db import scheduling
+    from db.scheduling import interviews_query, page_of_interviews
+
+    base = datetime(2034, 3, 1, tzinfo=UTC)
+    interviewers = [make_user("interviewer") for _ in range(2)]
+    Interview.insert_many([
+        {"kind": ("phone_call", "video_call")[i % 2], "status": ("pending", "confirmed", "declined")[i % 3],
+         "interviewer": interviewers[i % 2].id, "interviewee": make_interviewee(people.driver).id,
+         "start_at": base + timedelta(hours=i // 2), "end_at": base + timedelta(hours=i // 2, minutes=30),
+         "version": 1, "created_at": base, "updated_at": base + timedelta(minutes=i)}
+        for i in range(24)
+    ]).execute()
+    scheduling.PAGE_QUERIES.clear()
+    cases = [
+        ({}, None),
+        ({"status": ["pending"]}, None),
+        ({"status": ["confirmed", "declined"], "kind": "video_call"}, (base + timedelta(hours=2), 0)),
+        ({"interviewer_id": interviewers[1].id, "start_from": "2034-03-01T03:00:00Z",
+          "start_to": "2034-03-01T09:00:00+01:00"}, None),
+        ({"updated_since": "2034-03-01T00:05:00Z", "status": ["pending", "confirmed", "declined"]},
+         (base + timedelta(hours=4), 2**40)),
+    ]
+    for who in (people.coordinator, people.driver, interviewers[0]):
+        for filters, after in cases:
+            for limit in (3, 50):
+                for variant in range(2):  # the second run of a shape uses the compiled query
+                    got, more = page_of_interviews(who, filters, after, limit)
+                    want = list(interviews_query(who, filters, after).limit(limit + 1))
+                    assert [r.id for r in got] == [r.id for r in want[:limit]], (filters, variant)
+                    assert more == (len(want) > limit)
+                    assert all(r.interviewer.id and r.interviewee.driver.id for r in got)
+    assert len(scheduling.PAGE_QUERIES) == 3 * len(cases)

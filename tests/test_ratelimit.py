@@ -154,3 +154,52 @@ def test_unreachable_redis_lets_requests_through(settings: Settings):
     asyncio.run(limiter({"type": "http", "path": "/api/v1/me", "headers": [], "client": None}, None, send))
     assert seen[0]["status"] == 204 and time.monotonic() - started < 10
 
+
+
+def test_in_process_windows_count_as_limits_memory_storage(monkeypatch):
+    """WindowCounts answers incr and get_expiry as `limits`' MemoryStorage does."""
+    import asyncio
+    import time as clock_module
+
+    from limits.aio.storage import MemoryStorage
+
+    from handlers.ratelimit import WindowCounts
+
+    clock = [1_000_000.0]
+    monkeypatch.setattr(clock_module, "time", lambda: clock[0])
+    steps = [("a", 0), ("a", 1), ("b", 0), ("a", 58.9), ("a", 0.1), ("b", 0), ("a", 0.5),
+             ("a", 60), ("c", 0), ("a", 0), ("b", 120), ("a", 59.99), ("a", 0.01)]
+
+    async def run(storage) -> list:
+        seen = []
+        for key, advance in steps:
+            clock[0] += advance
+            seen.append((await storage.incr(key, 60), await storage.get_expiry(key),
+                         await storage.get_expiry("never")))
+        return seen
+
+    for_clock = clock[0]
+    ours = asyncio.run(run(WindowCounts()))
+    clock[0] = for_clock
+    assert ours == asyncio.run(run(MemoryStorage()))
+    assert [count for count, _, _ in ours][:4] == [1, 2, 1, 3]
+
+
+def test_in_process_windows_are_swept(monkeypatch):
+    import asyncio
+
+    from handlers import ratelimit
+
+    monkeypatch.setattr(ratelimit, "SWEEP_AT", 8)
+    counts = ratelimit.WindowCounts()
+    clock = [0.0]
+    monkeypatch.setattr(ratelimit.time, "time", lambda: clock[0])
+
+    async def run() -> None:
+        for n in range(100):
+            clock[0] += 1
+            await counts.incr(f"caller-{n}", 5)  # each window lasts 5 ticks
+
+    asyncio.run(run())
+    assert len(counts.counts) == len(counts.ends) <= 16
+    assert counts.counts["caller-99"] == 1 and counts.ends["caller-99"] == 105
