@@ -90,6 +90,14 @@ request_log = RequestLog(sys.stderr, True)  # replaced by configure_logging
 
 # --- metrics -------------------------------------------------------------------------------
 
+SECRET_PATH = "/api/v1/calendar/feeds/"  # the rest of such a path is a bearer secret
+
+
+def loggable_path(path: str) -> str:
+    """The path as logged: a private calendar feed's token never reaches a log line."""
+    return SECRET_PATH + "{token}.ics" if path.startswith(SECRET_PATH) else path
+
+
 def count_delivery(outcome: str, lag_seconds: float) -> None:
     """A webhook delivery attempt's outcome; for a delivered one, its lag from the change."""
     WEBHOOK_DELIVERIES.labels(outcome).inc()
@@ -241,7 +249,7 @@ class Observe:
             "operation_id": operation,
             "caller": extensions.get("connexion_context", {}).get("user"),
             "method": scope["method"],
-            "path": scope["path"],
+            "path": loggable_path(scope["path"]),
             "status": status,
             "duration_ms": round(seconds * 1000, 3),
         })

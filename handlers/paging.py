@@ -35,7 +35,7 @@ def decode_cursor(cursor: str, query_id: str, parse: Callable[[list], K]) -> K:
     try:
         *keys, cursor_query = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         after = parse(keys)
-    except (ValueError, TypeError, AttributeError, binascii.Error, DomainError):
+    except (ValueError, TypeError, AttributeError, RecursionError, binascii.Error, DomainError):
         raise invalid("cursor: not a cursor this API issued", "invalid_cursor",
                       [{"field": "cursor", "message": "not a cursor this API issued"}]) from None
     if cursor_query != query_id:

@@ -73,7 +73,7 @@ async def public_addresses(parts: SplitResult, resolver: Resolver = system_resol
     else:
         try:
             addresses = await resolver(host, parts.port or 443)
-        except OSError as error:
+        except (OSError, UnicodeError) as error:  # UnicodeError: an empty or over-long label
             raise UnsafeUrl(f"url: {host} does not resolve ({error})") from None
     if not addresses:
         raise UnsafeUrl(f"url: {host} does not resolve")

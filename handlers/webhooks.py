@@ -50,6 +50,11 @@ def create_webhook(body: dict, token_info: dict):
             {"Content-Type": JSON, "Location": f"/api/v1/webhooks/{row.id}"})
 
 
+# Their answers hold the secret: an Idempotency-Key replay would keep it in clear (and an old
+# one after a rotation), and create's DNS check would run inside the replay's write lock.
+create_webhook.keeps_no_answer = True
+
+
 def list_webhooks(token_info: dict):
     rows = webhooks.webhooks_of(token_info["caller"])
     return {"webhooks": [webhook(r) for r in rows]}, 200, {"Content-Type": JSON}
@@ -75,6 +80,9 @@ def delete_webhook(id: int, token_info: dict):
 def rotate_webhook_secret(id: int, token_info: dict):
     row = webhooks.rotate_secret(token_info["caller"], id)
     return {"webhook": webhook(row, with_secret=True)}, 200, {"Content-Type": JSON}
+
+
+rotate_webhook_secret.keeps_no_answer = True
 
 
 def ping_webhook(id: int, token_info: dict):

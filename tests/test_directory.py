@@ -458,3 +458,10 @@ def test_two_puts_creating_the_same_user_at_once_both_succeed(people):
     assert (user.title, created) == ("second", False)
     with database.connection_context():
         assert User.get_by_id(user_id).title == "second"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/interviewers", "/api/v1/interviewees"])
+def test_a_cursor_nested_past_the_parsers_depth_is_400(client, people, path):
+    deep = base64.urlsafe_b64encode(b"[" * 1500).decode().rstrip("=")
+    response = client.get(path, params={"cursor": deep}, headers=people.auth(people.coordinator))
+    assert response.status_code == 400 and response.json()["code"] == "invalid_cursor", response.text

@@ -8,6 +8,7 @@ import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -232,3 +233,15 @@ def test_warning_level_drops_request_lines(client):
     finally:
         observability.configure_logging("info")
     assert stream.getvalue() == ""
+
+
+def test_a_calendar_feed_token_never_reaches_a_log_line(client, people: People, log_lines):
+    url = client.post("/api/v1/me/calendar_feed",
+                      headers=people.auth(people.coordinator)).json()["calendar_feed"]["url"]
+    token = url.rsplit("/", 1)[1].removesuffix(".ics")
+    assert client.get(urlsplit(url).path).status_code == 200
+    assert client.get("/api/v1/calendar/feeds/not-a-feed-token.ics").status_code in (400, 404)
+    text = "\n".join(line for line in log_lines.getvalue().splitlines()  # the server's lines,
+                     if not json.loads(line)["logger"].startswith("httpx"))  # not the client's
+    assert token not in text and "not-a-feed-token" not in text
+    assert '"path": "/api/v1/calendar/feeds/{token}.ics"' in text

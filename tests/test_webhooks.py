@@ -253,3 +253,28 @@ def test_which_addresses_are_public(address, public):
     from handlers.ssrf import is_public
 
     assert is_public(ipaddress.ip_address(address)) is public
+
+
+@pytest.mark.parametrize("url", ["https://a..b.example/x", "https://" + "a" * 64 + ".example/x"])
+def test_a_host_no_resolver_can_encode_is_400_not_500(client, people, monkeypatch, url):
+    monkeypatch.setattr(webhook_handlers, "allow_private", False)
+    response = client.post("/api/v1/webhooks", json={"webhook": {"url": url}},
+                           headers=people.auth(people.coordinator))
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "webhook_url_not_allowed"
+
+
+def test_answers_holding_a_secret_are_not_kept_for_replay(client, people, db):
+    from db.idempotency import IdempotencyKey
+
+    headers = {**people.auth(people.coordinator), "Idempotency-Key": "hook-with-a-secret"}
+    created = client.post("/api/v1/webhooks", json={"webhook": {"url": "http://127.0.0.1:9/h"}},
+                          headers=headers)
+    assert created.status_code == 201, created.text
+    rotated = client.post(f"/api/v1/webhooks/{created.json()['webhook']['id']}/rotate_secret",
+                          headers=headers)
+    assert rotated.status_code == 200, rotated.text
+    stored = [row.body or "" for row in IdempotencyKey.select().where(
+        IdempotencyKey.user_id == people.coordinator.id)]
+    for secret in (created.json()["webhook"]["secret"], rotated.json()["webhook"]["secret"]):
+        assert not any(secret in body for body in stored)
