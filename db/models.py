@@ -22,7 +22,6 @@ from db.fields import UTCDateTimeField, utcnow
 database = DatabaseProxy()
 
 ROLES = ("driver", "interviewer", "coordinator")
-KINDS = ("video_call", "phone_call", "in_person")
 STATUSES = ("pending", "confirmed", "declined", "cancelled", "completed", "no_show")
 ACTIVE = ("pending", "confirmed")
 MIN_DURATION = timedelta(minutes=5)

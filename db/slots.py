@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # In the order a booking meets them; the first one broken is the answer.
 RULES = ("overlap", "buffer", "time_off", "daily_limit", "outside_working_hours", "too_soon")
-OVERRIDABLE = frozenset({"time_off", "outside_working_hours", "too_soon"})
 
 
 def minutes_of(text: str) -> int:
