@@ -28,9 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from db import migrate
 from db.models import database
-from handlers.app import create_app
-from handlers.auth import issue_token
-from handlers.settings import Settings
+from handlers.platform.app import create_app
+from handlers.platform.auth import issue_token
+from handlers.platform.settings import Settings
 
 SECRET = "bench-secret-that-is-long-enough-for-hs256"
 INTERVIEWERS = [1001, 1002, 1003, 1004, 1005]

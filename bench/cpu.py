@@ -26,9 +26,9 @@ os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="cpu-m
 
 from db import migrate
 from db.people import import_people
-from handlers.app import create_app
-from handlers.auth import issue_token
-from handlers.settings import Settings
+from handlers.platform.app import create_app
+from handlers.platform.auth import issue_token
+from handlers.platform.settings import Settings
 
 SECRET = "bench-secret-that-is-long-enough-for-hs256"
 
@@ -77,7 +77,7 @@ def toggle(stock: list[str]) -> None:
     ours for the rest. Patches are class attributes, so this switches them live."""
     from connexion.jsonifier import Jsonifier
 
-    from handlers import validation
+    from handlers.platform import connexion_glue as validation
 
     for name, (owner, attr, patched) in validation.PATCHES.items():
         setattr(owner, attr, validation.STOCK[name] if "all" in stock or name in stock else patched)
@@ -93,7 +93,7 @@ async def run(requests: int, rounds: int, profile: str | None,
     # Production as served: CORS, the rate limiter (on, never reached), metrics, JSON logs
     # (to stderr: send it to /dev/null to keep the output readable).
     app = create_app(settings)
-    from handlers import validation
+    from handlers.platform import connexion_glue as validation
 
     validation.RememberingJsonifier._dumps = validation.RememberingJsonifier.dumps
     migrate()
@@ -145,7 +145,7 @@ def main() -> None:
     parser.add_argument("--profile", choices=["create", "show", "list"])
     parser.add_argument("--ab", action="append", default=[], metavar="PATCHES",
                         help="an arm that leaves these patches out (comma-separated names as in "
-                        "handlers.validation.PATCHES, 'response object', or 'all'); repeatable. "
+                        "handlers.platform.connexion_glue.PATCHES, 'response object', or 'all'); repeatable. "
                         "Without it: one arm with every patch.")
     parser.add_argument("--ops", default="create,show,list")
     args = parser.parse_args()

@@ -3,8 +3,8 @@
     .venv/bin/python bench/observability_cost.py [--requests 500] [--rounds 7] [--multiprocess]
 
 Drives GET /api/v1/interviews/{id} (show) through the ASGI app with httpx's ASGITransport,
-one request at a time, in interleaved rounds: everything on; the `Observe` middleware
-(metrics, log line, /metrics) bypassed; `Cors` bypassed. Log lines are rendered in full and
+one request at a time, in interleaved rounds: everything on; the `ObserveMiddleware` middleware
+(metrics, log line, /metrics) bypassed; `CorsMiddleware` bypassed. Log lines are rendered in full and
 written to /dev/null. Prints the median µs/request of each mode over the rounds and the
 median per-round difference. On a shared machine the numbers are noisy: compare within a run.
 """
@@ -27,11 +27,11 @@ import httpx
 
 from db import migrate
 from db.models import Interviewee, User, database
-from handlers import observability
-from handlers.app import create_app
-from handlers.auth import issue_token
-from handlers.cors import Cors
-from handlers.settings import Settings
+from handlers.platform import observability
+from handlers.platform.app import create_app
+from handlers.platform.auth import issue_token
+from handlers.platform.cors import CorsMiddleware
+from handlers.platform.settings import Settings
 
 SECRET = "bench-secret-that-is-long-enough-for-hs256"
 
@@ -70,12 +70,12 @@ async def run(requests: int, rounds: int, log_stream) -> None:
                 assert response.status_code == 200
             return (time.process_time() - started) / requests * 1e6
 
-        originals = {"observe": observability.Observe.__call__, "cors": Cors.__call__}
+        originals = {"observe": observability.ObserveMiddleware.__call__, "cors": CorsMiddleware.__call__}
 
         def mode(name: str) -> None:
-            observability.Observe.__call__ = (
+            observability.ObserveMiddleware.__call__ = (
                 passthrough if name == "observe off" else originals["observe"])
-            Cors.__call__ = passthrough if name == "cors off" else originals["cors"]
+            CorsMiddleware.__call__ = passthrough if name == "cors off" else originals["cors"]
 
         modes = ("all on", "observe off", "cors off")
         for name in modes:  # warm-up
@@ -122,8 +122,8 @@ async def isolated(rounds: int, calls: int = 20_000) -> None:
                 "headers": [(b"host", b"bench"), (b"authorization", b"Bearer x"),
                             (b"origin", b"https://front.example"), (b"accept", b"*/*")]}
 
-    apps = {"bare": endpoint, "Observe": observability.Observe(endpoint, production=True),
-            "Cors": Cors(endpoint, origins=("https://front.example",))}
+    apps = {"bare": endpoint, "ObserveMiddleware": observability.ObserveMiddleware(endpoint, production=True),
+            "CorsMiddleware": CorsMiddleware(endpoint, origins=("https://front.example",))}
     timings: dict[str, list[float]] = {name: [] for name in apps}
     for _ in range(rounds):
         for name, app in apps.items():
@@ -133,7 +133,7 @@ async def isolated(rounds: int, calls: int = 20_000) -> None:
             timings[name].append((time.process_time() - started) / calls * 1e6)
     bare = statistics.median(timings["bare"])
     print(f"each middleware alone, {calls} calls x {rounds} rounds, CPU time (medians):")
-    for name in ("Observe", "Cors"):
+    for name in ("ObserveMiddleware", "CorsMiddleware"):
         print(f"  {name:8} {statistics.median(timings[name]) - bare:6.1f} µs/request over a bare "
               f"app ({bare:.1f} µs)")
 

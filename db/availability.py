@@ -5,8 +5,8 @@ from datetime import datetime, timedelta
 
 from db.errors import Forbidden, Invalid
 from db.fields import utcnow
-from db.models import ACTIVE, MAX_DURATION, Interview, Interviewee, User
-from db.schedules import EARLIEST, LATEST, Schedule, bookings_of, time_off_of
+from db.models import ACTIVE, MAX_DURATION, Interview, Interviewee, User, check_era
+from db.schedules import Schedule, bookings_of, time_off_of
 from db.slots import Calendar, Rules, candidates, offer
 
 MAX_WINDOW = timedelta(days=31)
@@ -23,8 +23,7 @@ def availability(caller: User, interviewee_id: int, interviewer_ids: list[int], 
         raise Invalid("to", "must be after from")
     if end - start > MAX_WINDOW:
         raise Invalid("to", "at most 31 days after from")
-    if not EARLIEST <= start < end <= LATEST:
-        raise Invalid("from", "the window lies between the years 1900 and 9000")
+    check_era(start, end, "from")
     interviewer_ids = list(dict.fromkeys(interviewer_ids))
     if caller.role == "interviewer" and interviewer_ids != [caller.id]:
         raise Forbidden("an interviewer may only ask about their own availability")

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from peewee import BigIntegerField, CharField
 
 from db import write_transaction
+from db.errors import NotFound
 from db.fields import UTCDateTimeField, utcnow
 from db.models import BaseModel, Interview, User
 
@@ -43,10 +44,13 @@ def end_feed(owner: User) -> None:
     CalendarFeed.delete().where(CalendarFeed.user_id == owner.id).execute()
 
 
-def feed_owner(token: str) -> User | None:
-    """The user whose feed `token` opens, or None for an unknown, rotated or ended one."""
-    return (User.select().join(CalendarFeed, on=CalendarFeed.user_id == User.id)
-            .where(CalendarFeed.token_sha256 == digest(token)).get_or_none())
+def feed_owner(token: str) -> User:
+    """The user whose feed `token` opens; NotFound for an unknown, rotated or ended one."""
+    owner = (User.select().join(CalendarFeed, on=CalendarFeed.user_id == User.id)
+             .where(CalendarFeed.token_sha256 == digest(token)).get_or_none())
+    if owner is None:
+        raise NotFound("no calendar feed has this URL (it may have been rotated or ended)")
+    return owner
 
 
 def feed_interviews(owner: User, now: datetime | None = None) -> list[Interview]:

@@ -1,26 +1,34 @@
-"""Domain errors: raised where a rule is broken, turned into problem+json in one place."""
+"""Domain errors: raised where a rule is broken. They say what broke (`code`, `detail`,
+extra members); how that is answered over HTTP is the handler layer's business
+(handlers/wire/problems.py maps each class to a status)."""
 from __future__ import annotations
 
 
 class DomainError(Exception):
-    """A request that breaks a rule; `status` and `code` say how to answer it."""
+    """A request that breaks a rule; `code` names the rule, `extra` adds members."""
 
-    status = 400
     code = "bad_request"
-    title = "Bad Request"
 
-    def __init__(self, detail: str, **extra: object) -> None:
+    def __init__(self, detail: str, code: str | None = None, **extra: object) -> None:
         super().__init__(detail)
         self.detail = detail
+        if code is not None:
+            self.code = code
         self.extra = extra
+
+
+class Malformed(DomainError):
+    """Input that cannot be read at all (a forged cursor, say): `errors` names the field."""
+
+    def __init__(self, field: str, message: str, code: str = "bad_request") -> None:
+        super().__init__(f"{field}: {message}", code=code,
+                         errors=[{"field": field, "message": message}])
 
 
 class Invalid(DomainError):
     """Well-formed input that breaks a rule (`errors` names the fields)."""
 
-    status = 422
     code = "invalid"
-    title = "Unprocessable Content"
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}", errors=[{"field": field, "message": message}])
@@ -29,40 +37,29 @@ class Invalid(DomainError):
 class Unworkable(DomainError):
     """Well-formed and consistent, but against a rule of the world (working hours, notice)."""
 
-    status = 422
-    title = "Unprocessable Content"
-
-    def __init__(self, detail: str, code: str = "invalid", **extra: object) -> None:
-        super().__init__(detail, **extra)
-        self.code = code
+    code = "invalid"
 
 
 class Forbidden(DomainError):
-    status = 403
     code = "forbidden"
-    title = "Forbidden"
 
 
 class NotFound(DomainError):
-    status = 404
     code = "not_found"
-    title = "Not Found"
 
 
 class Conflict(DomainError):
-    status = 409
     code = "conflict"
-    title = "Conflict"
-
-    def __init__(self, detail: str, code: str = "conflict", **extra: object) -> None:
-        super().__init__(detail, **extra)
-        self.code = code
 
 
 class PreconditionFailed(DomainError):
-    status = 412
     code = "precondition_failed"
-    title = "Precondition Failed"
+
+
+class Unavailable(DomainError):
+    """A part the service needs (the database) does not answer."""
+
+    code = "unavailable"
 
 
 class InvalidTransition(Conflict):

@@ -54,13 +54,9 @@ def between(after: Position, end: Position):
 
 
 def visible_events(caller: User):
-    """History events of the interviews `caller` may see (the list's visibility)."""
-    query = Event.select(Event)
-    if caller.role == "interviewer":
-        return query.join(Interview).where(Interview.interviewer == caller.id)
-    if caller.role == "driver":
-        return query.join(Interview).join(Interviewee).where(Interviewee.driver == caller.id)
-    return query
+    """History events of the interviews `caller` may see (`Interview.seen_by`)."""
+    return (Event.select(Event).join(Interview).join(Interviewee)
+            .where(Interview.seen_by(caller.role, caller.id)))
 
 
 def page_of_events(caller: User, after: Position, limit: int,

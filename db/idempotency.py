@@ -8,7 +8,7 @@ from datetime import timedelta
 from peewee import BigIntegerField, CharField, CompositeKey, IntegerField, IntegrityError, TextField
 
 from db import write_transaction
-from db.errors import Conflict, DomainError
+from db.errors import Conflict, Unworkable
 from db.fields import UTCDateTimeField, utcnow
 from db.models import BaseModel
 
@@ -17,10 +17,8 @@ KEEP = timedelta(hours=24)
 ABANDONED = timedelta(minutes=5)
 
 
-class KeyReused(DomainError):
-    status = 422
+class KeyReused(Unworkable):
     code = "idempotency_key_reused"
-    title = "Unprocessable Content"
 
 
 class IdempotencyKey(BaseModel):

@@ -17,17 +17,16 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from peewee import SqliteDatabase
+from peewee import SqliteDatabase, fn
 
 from db import write_transaction
 from db.errors import Conflict
 from db.events import EVENT_TYPES
 from db.fields import iso_utc, utcnow
-from db.models import Event, Interview, User, database
+from db.models import Event, Interview, Interviewee, User, database
 from db.webhooks import PING, Delivery, Webhook, own_webhook
 
 LEASE = timedelta(seconds=25)  # more than one attempt (10 s timeout) can take; under 30 s
-DEFAULT_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)  # seconds between attempts
 JITTER = 0.1  # each delay is stretched or shrunk by up to 10 %
 
 # How the interview looks on the wire, set by the HTTP layer (db/ does not import handlers/).
@@ -41,26 +40,18 @@ def event_id(history_id: int) -> str:
     return f"evt_{history_id}"
 
 
-def may_see(owner: User, interview: Interview) -> bool:
-    """The visibility of `Interview.visible_to`, for one row already loaded."""
-    if owner.role == "coordinator":
-        return True
-    if owner.role == "interviewer":
-        return interview.interviewer_id == owner.id
-    return interview.interviewee.driver_id == owner.id
-
-
 def enqueue(interview: Interview, entry: Event, changes: dict) -> int:
     """Write a delivery for each enabled webhook that wants this change and whose owner may
     see the interview; each payload is the interview as that owner sees it at this version."""
     event_type = EVENT_TYPES[entry.action]
-    owners = (interview.interviewer_id, interview.interviewee.driver_id)
+    seen = (Interview.select(Interview.id).join(Interviewee)
+            .where(Interview.id == interview.id, Interview.seen_by(User.role, User.id)))
     hooks = (Webhook.select(Webhook, User).join(User, on=Webhook.user)
-             .where(Webhook.enabled, (User.role == "coordinator") | User.id.in_(owners)))
+             .where(Webhook.enabled, fn.EXISTS(seen)))
     now, rows, seen_as = utcnow(), [], {}
     for hook in hooks:
         owner = hook.user
-        if not hook.wants(event_type) or not may_see(owner, interview):
+        if not hook.wants(event_type):
             continue
         if owner.id not in seen_as:
             seen_as[owner.id] = present_interview(interview, owner)

@@ -24,13 +24,13 @@ from db.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
 from db.fields import UTCDateTimeField, utcnow
 from db.models import (
     ACTIVE,
-    EARLIEST,
-    LATEST,
     MAX_DURATION,
     BaseModel,
     Interview,
     User,
+    check_era,
     database,
+    satisfies,
 )
 from db.slots import DAYS, RULES, Calendar, Rules, minutes_of
 
@@ -142,7 +142,7 @@ def checked_hours(hours: dict | None) -> str | None:
 
 
 def write_schedule(caller: User, interviewer_id: int, fields: dict,
-                   if_match: str | None) -> tuple[dict, str]:
+                   if_match: frozenset[str] | None) -> tuple[dict, str]:
     """Replace the schedule (If-Match guarded); the interviewer's row is locked meanwhile so
     no booking is checked against half-changed rules."""
     if fields["time_zone"] not in zones():
@@ -154,8 +154,7 @@ def write_schedule(caller: User, interviewer_id: int, fields: dict,
         row = Schedule.get_or_none(Schedule.interviewer == interviewer_id)
         version = row.version if row else 0
         current = etag(interviewer_id, version)
-        if if_match is not None and "*" not in if_match and current not in \
-                [tag.strip() for tag in if_match.split(",")]:
+        if not satisfies(if_match, current):
             raise PreconditionFailed(f"the schedule has changed; its ETag is now {current}")
         values = {"time_zone": fields["time_zone"], "working_hours": hours,
                   "buffer_minutes": fields.get("buffer_minutes", 0),
@@ -180,8 +179,7 @@ def add_time_off(caller: User, interviewer_id: int, start_at: datetime, end_at: 
                  reason: str | None) -> TimeOff:
     if end_at <= start_at:
         raise Invalid("time_off.end_at", "must be after start_at")
-    if not EARLIEST <= start_at < end_at <= LATEST:
-        raise Invalid("time_off.start_at", "time off lies between the years 1900 and 9000")
+    check_era(start_at, end_at, "time_off.start_at")
     if end_at - start_at > MAX_TIME_OFF:
         raise Invalid("time_off.end_at", "one entry of time off lasts at most 92 days; add several")
     with write_transaction():

@@ -36,23 +36,6 @@ from db.schedules import enforce, overriding
 T = TypeVar("T")
 
 
-def parse_instant(value: str, field: str) -> datetime:
-    """An RFC 3339 timestamp with an offset, as UTC truncated to milliseconds.
-
-    Also takes what OpenAPI Generator clients send in query parameters by default,
-    `2025-11-20T08:13:05.000000+0000` (no colon in the offset); bodies are held to RFC 3339
-    by their schema before they get here.
-    """
-    try:
-        parsed = datetime.fromisoformat(value.upper())
-        if parsed.tzinfo is None:
-            raise Invalid(field, "the timestamp must carry an offset (e.g. Z or +01:00)")
-        parsed = parsed.astimezone(UTC)
-    except (ValueError, OverflowError):
-        raise Invalid(field, "not a valid RFC 3339 timestamp") from None
-    return parsed.replace(microsecond=parsed.microsecond // 1000 * 1000)
-
-
 def iso_or_value(value: object) -> object:
     return iso_utc(value) if isinstance(value, datetime) else value
 
@@ -124,8 +107,7 @@ def book_interview(caller: User, fields: dict) -> Interview:
         raise Forbidden("drivers may not create interviews")
     if caller.role == "interviewer" and fields["interviewer_id"] != caller.id:
         raise Forbidden("an interviewer may only book interviews for themselves")
-    start_at = parse_instant(fields["start_at"], "start_at")
-    end_at = parse_instant(fields["end_at"], "end_at")
+    start_at, end_at = fields["start_at"], fields["end_at"]
     check_times(start_at, end_at)
     kind, location = fields["kind"], fields.get("location")
     check_location(kind, location)
@@ -187,7 +169,7 @@ def overridden(override: bool) -> dict[str, tuple]:
     return {"override_schedule": (None, True)} if override else {}
 
 
-def change_interview(caller: User, interview_id: int, action: str, if_match: str | None,
+def change_interview(caller: User, interview_id: int, action: str, if_match: frozenset[str] | None,
                      apply: Change, reason: str | None = None,
                      override: bool | Callable[[Interview], bool] = False) -> Interview:
     """Lock the interview, check If-Match and the rules for `action`, apply, record, commit.
@@ -225,7 +207,8 @@ def slot_of(interview: Interview) -> tuple[datetime, datetime, int, int]:
     return interview.start_at, interview.end_at, interview.interviewer_id, interview.interviewee_id
 
 
-def edit_interview(caller: User, interview_id: int, if_match: str | None, fields: dict) -> Interview:
+def edit_interview(caller: User, interview_id: int, if_match: frozenset[str] | None,
+                   fields: dict) -> Interview:
     """PATCH: kind, location, interviewer and (while pending, with no proposal) times."""
     override = overriding(caller, fields)
 
@@ -236,8 +219,8 @@ def edit_interview(caller: User, interview_id: int, if_match: str | None, fields
                 raise InvalidTransition(
                     "times change directly only while pending with no open amendment; "
                     "propose an amendment instead", interview.allowed_actions(side))
-            values["start_at"] = parse_instant(fields.get("start_at", iso_utc(interview.start_at)), "start_at")
-            values["end_at"] = parse_instant(fields.get("end_at", iso_utc(interview.end_at)), "end_at")
+            values["start_at"] = fields.get("start_at", interview.start_at)
+            values["end_at"] = fields.get("end_at", interview.end_at)
             check_times(values["start_at"], values["end_at"])
         for name in ("kind", "location"):
             if name in fields:
@@ -255,7 +238,7 @@ def edit_interview(caller: User, interview_id: int, if_match: str | None, fields
     return change_interview(caller, interview_id, "edit", if_match, apply, override=override)
 
 
-def transition(caller: User, interview_id: int, action: str, if_match: str | None,
+def transition(caller: User, interview_id: int, action: str, if_match: frozenset[str] | None,
                reason: str | None) -> Interview:
     """confirm, decline, cancel, complete or no_show; a terminal one drops any proposal."""
 
@@ -267,10 +250,10 @@ def transition(caller: User, interview_id: int, action: str, if_match: str | Non
     return change_interview(caller, interview_id, action, if_match, apply, reason)
 
 
-def propose_amendment(caller: User, interview_id: int, if_match: str | None, fields: dict) -> Interview:
+def propose_amendment(caller: User, interview_id: int, if_match: frozenset[str] | None,
+                      fields: dict) -> Interview:
     """Offer a new slot; the current one stays booked until the other side accepts."""
-    start_at = parse_instant(fields["start_at"], "amendment.start_at")
-    end_at = parse_instant(fields["end_at"], "amendment.end_at")
+    start_at, end_at = fields["start_at"], fields["end_at"]
     check_times(start_at, end_at, prefix="amendment.")
     override = overriding(caller, fields)
 
@@ -285,7 +268,7 @@ def propose_amendment(caller: User, interview_id: int, if_match: str | None, fie
     return change_interview(caller, interview_id, "propose_amendment", if_match, apply)
 
 
-def accept_amendment(caller: User, interview_id: int, if_match: str | None) -> Interview:
+def accept_amendment(caller: User, interview_id: int, if_match: frozenset[str] | None) -> Interview:
     """Move to the proposed slot and confirm; overlap is re-checked in the same transaction."""
 
     def apply(interview: Interview, side: str) -> dict[str, tuple]:
@@ -305,7 +288,8 @@ def proposal_overrode(interview: Interview) -> bool:
     return last is not None and "override_schedule" in last.changes_dict
 
 
-def close_amendment(caller: User, interview_id: int, action: str, if_match: str | None) -> Interview:
+def close_amendment(caller: User, interview_id: int, action: str,
+                    if_match: frozenset[str] | None) -> Interview:
     """Reject (the other side) or withdraw (the proposer) an open proposal."""
     return change_interview(caller, interview_id, action, if_match,
                             lambda interview, side: interview.assign(**NO_AMENDMENT))
@@ -330,8 +314,6 @@ def page_of_interviews(caller: User, filters: dict, after: tuple[datetime, int] 
     role, which filters (and how many statuses), whether there is a keyset; then re-run with
     this request's values.
     """
-    filters = {key: parse_instant(value, key) if key in INSTANT_FILTERS else value
-               for key, value in filters.items()}
     keys = sorted(filters)
     shape = (caller.role, after is not None,
              *((key, len(filters[key]) if key == "status" else 0) for key in keys))
@@ -371,10 +353,6 @@ def page_query(role: str, keyset: bool, filters: dict) -> Prepared:
                     .limit(m[-1]), *markers)
 
 
-def instant_of(value: str | datetime, field: str) -> datetime:
-    return value if isinstance(value, datetime) else parse_instant(value, field)
-
-
 def interviews_query(caller: User, filters: dict, after: tuple[datetime, int] | None):
     """The list query: visible, filtered, after the keyset, in (start_at, id) order."""
     query = Interview.visible_to(caller)
@@ -387,11 +365,11 @@ def interviews_query(caller: User, filters: dict, after: tuple[datetime, int] | 
     if "interviewee_id" in filters:
         query = query.where(Interview.interviewee == filters["interviewee_id"])
     if "start_from" in filters:
-        query = query.where(Interview.start_at >= instant_of(filters["start_from"], "start_from"))
+        query = query.where(Interview.start_at >= filters["start_from"])
     if "start_to" in filters:
-        query = query.where(Interview.start_at < instant_of(filters["start_to"], "start_to"))
+        query = query.where(Interview.start_at < filters["start_to"])
     if "updated_since" in filters:
-        query = query.where(Interview.updated_at >= instant_of(filters["updated_since"], "updated_since"))
+        query = query.where(Interview.updated_at >= filters["updated_since"])
     if after is not None:
         start_at, last_id = after
         query = query.where((Interview.start_at > start_at)

@@ -20,9 +20,9 @@ from psycopg import sql
 
 from db import migrate
 from db.models import Interviewee, User
-from handlers.app import create_app
-from handlers.auth import issue_token
-from handlers.settings import Settings
+from handlers.platform.app import create_app
+from handlers.platform.auth import issue_token
+from handlers.platform.settings import Settings
 
 SECRET = "test-secret-that-is-long-enough-for-hs256"
 ids = itertools.count(int(datetime.now().timestamp() * 1000) % 10**9 * 1000)

@@ -9,8 +9,8 @@ import uuid
 import jwt
 import pytest
 
-from handlers.auth import issue_token, revoke
-from handlers.settings import Settings, SettingsError
+from handlers.platform.auth import issue_token, revoke
+from handlers.platform.settings import Settings, SettingsError
 from tests.conftest import SECRET
 
 
@@ -88,7 +88,7 @@ def test_revoked_token_is_401(client, people, settings):
 def test_audience_and_issuer_are_checked_when_configured(people):
     import jwt as pyjwt
 
-    from handlers.auth import decode
+    from handlers.platform.auth import decode
 
     configured = Settings(jwt_secret=SECRET, jwt_audience="interviews", jwt_issuer="platform")
     token = issue_token(configured, people.driver.id)
@@ -113,12 +113,12 @@ def test_development_runs_without_a_secret(tmp_path, monkeypatch):
     assert Settings.from_env({}).env == "development"
 
 
-# --- verified tokens remembered (handlers.auth.decode) ---------------------------------------
+# --- verified tokens remembered (handlers.platform.auth.decode) ---------------------------------------
 
 @pytest.fixture
 def jwt_calls(monkeypatch):
     """How many times PyJWT really verified a token."""
-    from handlers import auth
+    from handlers.platform import auth
 
     calls = []
     real = auth.jwt.decode
@@ -138,7 +138,7 @@ def test_a_verified_token_is_remembered_but_revocation_still_checked(client, peo
 
 
 def test_a_remembered_token_is_refused_once_expired(client, people, jwt_calls, monkeypatch):
-    from handlers import auth
+    from handlers.platform import auth
 
     now = time.time()
     token = jwt.encode(claims_for(people.coordinator.id, exp=int(now) + 60), SECRET,
@@ -164,7 +164,7 @@ def test_refusals_are_never_remembered(client, people, jwt_calls):
 def test_a_token_remembered_under_one_secret_never_passes_another(people, jwt_calls):
     import jwt as pyjwt
 
-    from handlers.auth import decode
+    from handlers.platform.auth import decode
 
     ours = Settings(jwt_secret=SECRET)
     theirs = Settings(jwt_secret="another-secret-that-is-long-enough-too")
@@ -180,7 +180,7 @@ def test_a_token_remembered_under_one_secret_never_passes_another(people, jwt_ca
 
 
 def test_the_remembered_tokens_are_bounded(people, jwt_calls, monkeypatch):
-    from handlers import auth
+    from handlers.platform import auth
 
     monkeypatch.setattr(auth, "VERIFIED_MAX", 3)
     settings = Settings(jwt_secret=SECRET)

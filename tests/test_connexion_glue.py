@@ -11,7 +11,8 @@ from connexion.decorators.main import BaseDecorator
 from connexion.jsonifier import Jsonifier
 from connexion.middleware import request_validation, response_validation, swagger_ui
 
-from handlers import present, validation
+from handlers.platform import connexion_glue as validation
+from handlers.wire import present
 from tests.conftest import book, interview_body
 
 VOLATILE = {"x-request-id", "x-runtime", "date"}

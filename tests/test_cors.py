@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from handlers.app import create_app
-from handlers.cors import ALLOW_HEADERS, EXPOSE_HEADERS, allowed_origins
-from handlers.middleware import STATIC_HEADERS
-from handlers.settings import Settings, SettingsError
+from handlers.platform.app import create_app
+from handlers.platform.cors import ALLOW_HEADERS, EXPOSE_HEADERS, allowed_origins
+from handlers.platform.headers import STATIC_HEADERS
+from handlers.platform.settings import Settings, SettingsError
 from tests.conftest import People, interview_body
 
 FRONT = "https://front.example"
@@ -118,10 +118,10 @@ def test_origins_from_the_environment():
     [(b"Vary", b"Accept"), (b"etag", b'"1"'), (b"vary", b"Authorization")],
 ])
 def test_vary_origin_fast_path_is_starlettes(given):
-    """Without an Origin, Cors adds Vary as Starlette's CORSMiddleware.send does."""
+    """Without an Origin, CorsMiddleware adds Vary as Starlette's CORSMiddleware.send does."""
     from starlette.datastructures import MutableHeaders
 
-    from handlers.cors import with_vary_origin
+    from handlers.platform.cors import with_vary_origin
 
     message = {"type": "http.response.start", "headers": list(given)}
     headers = MutableHeaders(scope=message)

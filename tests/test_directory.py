@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from db.people import INTERVIEWEE_PROPERTIES, USER_PROPERTIES, PeopleFileError, import_people
-from handlers.paging import fingerprint
+from handlers.wire.cursors import fingerprint
 from tests.conftest import SECRET, book, bring_to, ids, interview_body, make_interviewee, make_user
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from handlers.auth import issue_token
+from handlers.platform.auth import issue_token
 from tests.conftest import serving
 
 PACKAGE = "interviews_client"

@@ -5,7 +5,7 @@ import uuid
 
 from db.idempotency import claim
 from db.models import Interview
-from handlers.idempotency import fingerprint
+from handlers.platform.idempotency import fingerprint
 from tests.conftest import book, interview_body
 
 

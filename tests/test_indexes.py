@@ -8,7 +8,7 @@ from peewee import SqliteDatabase
 
 from db.scheduling import interviews_query
 
-SINCE = "2030-01-01T00:00:00Z"
+SINCE = datetime(2030, 1, 1, tzinfo=UTC)
 
 
 def plan(db, query) -> str:

@@ -14,9 +14,9 @@ import jwt
 import pytest
 
 from db.models import Interview
-from handlers import settings as settings_module
-from handlers.middleware import STATIC_HEADERS
-from handlers.settings import Settings, SettingsError
+from handlers.platform import settings as settings_module
+from handlers.platform.headers import STATIC_HEADERS
+from handlers.platform.settings import Settings, SettingsError
 from tests.conftest import SECRET, People, book, interview_body, serving
 from tests.test_auth import claims_for
 

@@ -15,9 +15,9 @@ import pytest
 from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 
-from handlers import auth, observability
-from handlers.app import create_app
-from handlers.settings import Settings, SettingsError
+from handlers.platform import auth, observability
+from handlers.platform.app import create_app
+from handlers.platform.settings import Settings, SettingsError
 from tests.conftest import SECRET, People, interview_body, serving, slot
 
 METRICS_TOKEN = "metrics-token-0123456789abcdef"

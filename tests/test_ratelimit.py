@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from db import open_database
-from handlers.app import create_app
-from handlers.ratelimit import RateLimit
-from handlers.settings import Settings
+from handlers.platform.app import create_app
+from handlers.platform.ratelimit import RateLimitMiddleware
+from handlers.platform.settings import Settings
 from tests.conftest import People, serving
 
 REDIS_URL = os.environ.get("INTERVIEWS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -119,7 +119,7 @@ def test_a_limit_in_redis_is_kept_per_prefix(settings: Settings):
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    async def statuses(limiter: RateLimit, count: int) -> list[int]:
+    async def statuses(limiter: RateLimitMiddleware, count: int) -> list[int]:
         seen = []
 
         async def send(message):
@@ -132,8 +132,8 @@ def test_a_limit_in_redis_is_kept_per_prefix(settings: Settings):
         return seen
 
     # Two limiters (as in two processes) on one prefix share it; another prefix is apart.
-    first, second = RateLimit(ok, shared), RateLimit(ok, shared)
-    other = RateLimit(ok, replace(shared, rate_limit_prefix=f"test-{uuid.uuid4().hex}"))
+    first, second = RateLimitMiddleware(ok, shared), RateLimitMiddleware(ok, shared)
+    other = RateLimitMiddleware(ok, replace(shared, rate_limit_prefix=f"test-{uuid.uuid4().hex}"))
     assert asyncio.run(statuses(first, 1)) == [204]
     assert asyncio.run(statuses(second, 2)) == [204, 429]
     assert asyncio.run(statuses(other, 1)) == [204]
@@ -144,7 +144,7 @@ def test_unreachable_redis_lets_requests_through(settings: Settings):
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    limiter = RateLimit(ok, replace(settings, rate_limit="1/minute", redis_url="redis://127.0.0.1:9/0"))
+    limiter = RateLimitMiddleware(ok, replace(settings, rate_limit="1/minute", redis_url="redis://127.0.0.1:9/0"))
     seen = []
 
     async def send(message):
@@ -163,7 +163,7 @@ def test_in_process_windows_count_as_limits_memory_storage(monkeypatch):
 
     from limits.aio.storage import MemoryStorage
 
-    from handlers.ratelimit import WindowCounts
+    from handlers.platform.ratelimit import WindowCounts
 
     clock = [1_000_000.0]
     monkeypatch.setattr(clock_module, "time", lambda: clock[0])
@@ -188,7 +188,7 @@ def test_in_process_windows_count_as_limits_memory_storage(monkeypatch):
 def test_in_process_windows_are_swept(monkeypatch):
     import asyncio
 
-    from handlers import ratelimit
+    from handlers.platform import ratelimit
 
     monkeypatch.setattr(ratelimit, "SWEEP_AT", 8)
     counts = ratelimit.WindowCounts()

@@ -24,8 +24,8 @@ from schemathesis.specs.openapi import stateful
 from db import migrate, open_database
 from db.people import import_people
 from db.slots import DAYS
-from handlers.app import create_app
-from handlers.auth import issue_token
+from handlers.platform.app import create_app
+from handlers.platform.auth import issue_token
 from tests.conftest import backend_url
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")

@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from db.errors import Invalid
-from db.scheduling import parse_instant
-from handlers.problems import CODES
+from handlers.wire.problems import CODES
+from handlers.wire.timestamps import parse_instant
 from tests.conftest import book
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +39,7 @@ def emitted_codes() -> set[str]:
     a `{"code": "x"}` dict, the code argument of `invalid(detail, "x")` and
     `problem(status, detail, "x")`, and CODES."""
     found = set(CODES.values()) | {"error"}  # `error`: problem()'s fallback for other statuses
-    for module in [*ROOT.joinpath("handlers").glob("*.py"), *ROOT.joinpath("db").glob("*.py")]:
+    for module in [*ROOT.joinpath("handlers").rglob("*.py"), *ROOT.joinpath("db").glob("*.py")]:
         for node in ast.walk(ast.parse(module.read_text())):
             if isinstance(node, ast.keyword) and node.arg == "code":
                 values = [node.value]

@@ -15,7 +15,7 @@ import yaml
 from connexion.json_schema import Draft4RequestValidator, Draft4ResponseValidator, resolve_refs
 from jsonschema import Draft4Validator
 
-from handlers.validation import compiled
+from handlers.platform.connexion_glue import compiled
 
 SPEC = resolve_refs(yaml.safe_load((Path(__file__).resolve().parent.parent / "openapi.yaml").read_text()))
 SEED = SPEC["components"]["examples"]["SeedInterview"]["value"]
@@ -136,7 +136,7 @@ def test_the_corpus_is_large_and_mixed():
 def spec_parameters() -> list[dict]:
     import yaml
 
-    from handlers.app import SPEC
+    from handlers.platform.app import SPEC
 
     spec = yaml.safe_load(SPEC.read_text())
 
@@ -170,7 +170,7 @@ PARAMETER_VALUES = [
 
 def test_compiled_parameter_check_never_accepts_what_stock_refuses():
     """Parameters are checked by jsonschema-rs first; its "valid" must be the stock one's."""
-    from handlers.validation import parameter_passes, parameter_validator
+    from handlers.platform.connexion_glue import parameter_passes, parameter_validator
 
     params = spec_parameters()
     passed = 0

@@ -8,7 +8,7 @@ import pytest
 
 from db import scheduling
 from db.webhooks import Delivery, Webhook
-from handlers import webhooks as webhook_handlers
+from handlers.outbound import ssrf as webhook_handlers
 from tests.conftest import book, bring_to, interview_body, slot
 
 EVERY_EVENT = sorted(["interview.created", "interview.updated", "interview.confirmed",
@@ -250,7 +250,7 @@ def test_a_change_that_rolls_back_writes_no_delivery(client, people, monkeypatch
     ("100.64.0.1", False), ("::ffff:127.0.0.1", False), ("::ffff:93.184.216.34", True),
 ])
 def test_which_addresses_are_public(address, public):
-    from handlers.ssrf import is_public
+    from handlers.outbound.ssrf import is_public
 
     assert is_public(ipaddress.ip_address(address)) is public
 

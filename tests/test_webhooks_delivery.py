@@ -13,7 +13,8 @@ import standardwebhooks
 
 from db import outbox
 from db.webhooks import Delivery, Webhook
-from handlers.delivery import Deliverer, HttpSender
+from handlers.outbound.delivery import Deliverer, HttpSender
+from handlers.platform.settings import DEFAULT_SCHEDULE
 from tests.conftest import book, bring_to
 from tests.test_webhooks import no_webhooks, subscribe  # noqa: F401 - the fixture is used
 from tests.webhook_receiver import Receiver, free_port
@@ -254,11 +255,11 @@ def test_retry_delays_follow_the_schedule_with_jitter():
     assert outbox.retry_delay(1, SCHEDULE, rand=lambda: 0.0) == pytest.approx(0.9)
     assert outbox.retry_delay(3, SCHEDULE, rand=lambda: 1.0) == pytest.approx(4.4)
     assert outbox.retry_delay(4, SCHEDULE) is None
-    assert len(outbox.DEFAULT_SCHEDULE) == 7 and outbox.DEFAULT_SCHEDULE[0] == 5
+    assert len(DEFAULT_SCHEDULE) == 7 and DEFAULT_SCHEDULE[0] == 5
 
 
 def test_the_schedule_comes_from_the_environment():
-    from handlers.settings import Settings, SettingsError
+    from handlers.platform.settings import Settings, SettingsError
 
     settings = Settings.from_env({"INTERVIEWS_WEBHOOK_RETRY_SCHEDULE": "1,2,4",
                                   "INTERVIEWS_WEBHOOK_ALLOW_PRIVATE": "1"})
