@@ -1,7 +1,7 @@
 """Proposing a new time: propose, accept, reject, withdraw."""
 from __future__ import annotations
 
-from tests.conftest import book, bring_to, slot
+from tests.helpers.booking import book, bring_to, slot
 
 
 def propose(client, people, interview, who, start=None, end=None):

@@ -4,25 +4,14 @@ from __future__ import annotations
 import base64
 import json
 import time
-import uuid
 
 import jwt
 import pytest
 
 from handlers.platform.auth import issue_token, revoke
 from handlers.platform.settings import Settings, SettingsError
-from tests.conftest import SECRET
-
-
-def claims_for(user_id: int, **changes) -> dict:
-    now = int(time.time())
-    claims = {"sub": str(user_id), "scp": "user", "aud": None, "iat": now, "exp": now + 600,
-              "jti": str(uuid.uuid4())}
-    claims.update(changes)
-    return {k: v for k, v in claims.items() if v is not DROP}
-
-
-DROP = object()
+from tests.helpers.people import SECRET
+from tests.helpers.tokens import DROP, claims_for
 
 
 def b64(data: dict) -> str:

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.conftest import People, book, iso, make_interviewee, make_user
-from tests.test_schedules import SCHEDULE, put_schedule
+from tests.helpers.booking import book, iso
+from tests.helpers.people import People, make_interviewee, make_user
+from tests.helpers.schedules import SCHEDULE, put_schedule
 
 PATH = "/api/v1/availability"
 

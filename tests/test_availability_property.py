@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from db.models import Interview, database
 from db.schedules import TimeOff
 from db.slots import DAYS, candidates
-from tests.conftest import People, iso, make_interviewee, make_user
+from tests.helpers.booking import iso
+from tests.helpers.people import People, make_interviewee, make_user
 
 ZONES = ["UTC", "Europe/London", "Asia/Kolkata", "Asia/Kathmandu", "America/New_York",
          "Pacific/Auckland"]

@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 
 from db.models import Interview
-from tests.conftest import People, interview_body, make_interviewee, serving
+from tests.helpers.booking import interview_body
+from tests.helpers.people import People, make_interviewee
+from tests.helpers.servers import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 PAGE = """<!doctype html>

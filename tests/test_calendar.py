@@ -10,7 +10,8 @@ import ics
 import pytest
 
 from db.calendars import CalendarFeed
-from tests.conftest import People, book, bring_to, iso, slot
+from tests.helpers.booking import book, bring_to, iso, slot
+from tests.helpers.people import People
 
 FAR = itertools.count(24 * 100, 2)  # hours from now: inside the feed's year, away from others
 
@@ -89,7 +90,7 @@ def interview_version(client, people, interview) -> int:
 
 
 def test_completed_and_no_show_are_confirmed_and_phone_calls_have_no_url(client, people):
-    from tests.conftest import book_past
+    from tests.helpers.booking import book_past
 
     for status in ("completed", "no_show"):
         interview = bring_to(client, people, book_past(client, people), status)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SECRET
+from tests.helpers.people import SECRET
 
 DEMO = Path(__file__).resolve().parent.parent / "db" / "demo_people.json"
 

@@ -13,7 +13,7 @@ from connexion.middleware import request_validation, response_validation, swagge
 
 from handlers.platform import connexion_glue as validation
 from handlers.wire import present
-from tests.conftest import book, interview_body
+from tests.helpers.booking import book, interview_body
 
 VOLATILE = {"x-request-id", "x-runtime", "date"}
 

@@ -10,7 +10,8 @@ from handlers.platform.app import create_app
 from handlers.platform.cors import ALLOW_HEADERS, EXPOSE_HEADERS, allowed_origins
 from handlers.platform.headers import STATIC_HEADERS
 from handlers.platform.settings import Settings, SettingsError
-from tests.conftest import People, interview_body
+from tests.helpers.booking import interview_body
+from tests.helpers.people import People
 
 FRONT = "https://front.example"
 OTHER = "https://evil.example"

@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from db.models import Event, Interview
-from tests.conftest import interview_body, slot
+from tests.helpers.booking import interview_body, slot
 
 SEED_BODY = {
     "interview": {

@@ -9,7 +9,8 @@ import tempfile
 import httpx
 import jwt
 
-from tests.conftest import SECRET, serving
+from tests.helpers.people import SECRET
+from tests.helpers.servers import serving
 
 QUIET_UNLESS_DEPRECATED = {"PYTHONWARNINGS": "default::DeprecationWarning"}  # show every one
 

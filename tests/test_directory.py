@@ -17,7 +17,8 @@ import yaml
 
 from db.people import INTERVIEWEE_PROPERTIES, USER_PROPERTIES, PeopleFileError, import_people
 from handlers.wire.cursors import fingerprint
-from tests.conftest import SECRET, book, bring_to, ids, interview_body, make_interviewee, make_user
+from tests.helpers.booking import book, bring_to, interview_body
+from tests.helpers.people import SECRET, ids, make_interviewee, make_user
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "db" / "demo_people.json"
@@ -387,7 +388,7 @@ def test_people_file_and_spec_agree_on_bounds(name, properties):
                                       ("van", ("Felipe", 5))])
 def test_interviewers_query_walks_the_role_title_index(people, db, q, after):
     from db.people import interviewers_query
-    from tests.test_indexes import plan
+    from tests.helpers.plans import plan
 
     text = plan(db, interviewers_query(people.coordinator, q, after))
     assert "user_role_title" in text or "user_title_trgm" in text, text
@@ -397,7 +398,7 @@ def test_interviewers_query_walks_the_role_title_index(people, db, q, after):
 @pytest.mark.parametrize("who, own", [("coordinator", True), ("driver", False), ("driver", True)])
 def test_interviewees_query_uses_an_index(people, db, who, own):
     from db.people import interviewees_query
-    from tests.test_indexes import plan
+    from tests.helpers.plans import plan
 
     driver_id = people.driver.id if own else None
     text = plan(db, interviewees_query(getattr(people, who), None, driver_id, 5))

@@ -13,7 +13,9 @@ import httpx
 import psycopg
 import pytest
 
-from tests.conftest import People, book, interview_body, serving, slot
+from tests.helpers.booking import book, interview_body, slot
+from tests.helpers.people import People
+from tests.helpers.servers import serving
 
 FEED = "/api/v1/events"
 
@@ -272,7 +274,7 @@ def test_feed_query_seeks_an_index_from_the_cursor(people, db, who):
 
     from db.feed import between, visible_events
     from db.models import Event
-    from tests.test_indexes import plan
+    from tests.helpers.plans import plan
 
     query = visible_events(getattr(people, who)).where(between((0, 5), (0, 10**9))) \
         .order_by(Event.txid, Event.id)
@@ -292,7 +294,7 @@ def test_migration_puts_earlier_history_at_the_start_of_the_feed(tmp_path_factor
 
     from db import MIGRATIONS
     from db.feed import START
-    from tests.conftest import backend_url
+    from tests.helpers.servers import backend_url
 
     fresh = backend_url(tmp_path_factory)
     scratch = connect(next(fresh))

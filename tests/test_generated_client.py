@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from handlers.platform.auth import issue_token
-from tests.conftest import serving
+from tests.helpers.servers import serving
 
 PACKAGE = "interviews_client"
 START = datetime(2034, 3, 1, 9, tzinfo=UTC)

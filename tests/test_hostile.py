@@ -10,11 +10,12 @@ import pytest
 
 from db.idempotency import IdempotencyKey
 from db.models import Event, Interview
-from tests.conftest import SECRET, People, book, serving
-from tests.test_auth import claims_for
-from tests.test_limits import FAST, assert_problem, assert_raw_problem, exchange, port_of
+from tests.helpers.booking import book
+from tests.helpers.people import SECRET, People
+from tests.helpers.raw_http import FAST, assert_problem, assert_raw_problem, exchange, port_of
+from tests.helpers.servers import serving
+from tests.helpers.tokens import claims_for
 
-# operationId -> (method, path); {id} is an interview the caller may act on.
 WITH_BODY = {
     "createInterview": ("POST", "/api/v1/interviews"),
     "createInterviewTrailingSlash": ("POST", "/api/v1/interviews/"),

@@ -6,7 +6,7 @@ import uuid
 from db.idempotency import claim
 from db.models import Interview
 from handlers.platform.idempotency import fingerprint
-from tests.conftest import book, interview_body
+from tests.helpers.booking import book, interview_body
 
 
 def test_create_retried_five_times_makes_one_interview(client, people, db):

@@ -4,20 +4,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from peewee import SqliteDatabase
 
 from db.scheduling import interviews_query
+from tests.helpers.plans import plan
 
 SINCE = datetime(2030, 1, 1, tzinfo=UTC)
-
-
-def plan(db, query) -> str:
-    sql, params = query.limit(26).sql()
-    if isinstance(db.obj, SqliteDatabase):
-        return "\n".join(row[-1] for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
-    with db.atomic():
-        db.execute_sql("SET LOCAL enable_seqscan = off")  # an index, if one fits, must win
-        return "\n".join(row[0] for row in db.execute_sql("EXPLAIN " + sql, params))
 
 
 @pytest.mark.parametrize("who, filters", [

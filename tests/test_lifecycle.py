@@ -5,7 +5,7 @@ import itertools
 
 import pytest
 
-from tests.conftest import book, book_past, bring_to, slot
+from tests.helpers.booking import book, book_past, bring_to, slot
 
 STATUSES = ["pending", "confirmed", "declined", "cancelled", "completed", "no_show"]
 ACTIONS = ["confirm", "decline", "cancel", "complete", "no_show"]

@@ -7,7 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from db.models import Interview
-from tests.conftest import book, bring_to, make_interviewee, make_user, slot
+from tests.helpers.booking import book, bring_to, slot
+from tests.helpers.people import make_interviewee, make_user
 
 
 def list_all(client, headers, **params) -> list[dict]:

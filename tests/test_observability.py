@@ -18,7 +18,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from handlers.platform import auth, observability
 from handlers.platform.app import create_app
 from handlers.platform.settings import Settings, SettingsError
-from tests.conftest import SECRET, People, interview_body, serving, slot
+from tests.helpers.booking import interview_body, slot
+from tests.helpers.people import SECRET, People
+from tests.helpers.servers import serving
 
 METRICS_TOKEN = "metrics-token-0123456789abcdef"
 

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
 from db.models import Interview
-from tests.conftest import People, interview_body, make_interviewee, serving
+from tests.helpers.booking import interview_body
+from tests.helpers.people import People, make_interviewee
+from tests.helpers.servers import hammer, serving
 
 ATTEMPTS = 40
 
@@ -19,17 +20,6 @@ def server(app, database_url):
     """`interviews serve` with two worker processes on the test database."""
     with serving(database_url, workers=2) as (base, _process):
         yield base
-
-
-def hammer(base: str, requests: list[tuple], path: str = "/api/v1/interviews") -> Counter:
-    """Send every (headers, body[, method, path]) at once from many threads; count statuses."""
-    with httpx.Client(base_url=base, timeout=30) as http:
-        def send(item):
-            headers, body, method, target = (*item, "POST", path)[:4]
-            return http.request(method, target, json=body, headers=headers).status_code
-
-        with ThreadPoolExecutor(max_workers=16) as pool:
-            return Counter(pool.map(send, requests))
 
 
 def test_concurrent_overlapping_bookings_have_one_winner(server, people: People, db):
@@ -47,7 +37,7 @@ def test_concurrent_overlapping_bookings_have_one_winner(server, people: People,
 
 
 def test_concurrent_bookings_of_one_interviewee_by_many_interviewers(server, people: People, db):
-    from tests.conftest import make_user
+    from tests.helpers.people import make_user
 
     interviewers = [make_user("interviewer") for _ in range(8)]
     begin = datetime(2035, 7, 1, 9, tzinfo=UTC)

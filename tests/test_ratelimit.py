@@ -17,7 +17,8 @@ from db import open_database
 from handlers.platform.app import create_app
 from handlers.platform.ratelimit import RateLimitMiddleware
 from handlers.platform.settings import Settings
-from tests.conftest import People, serving
+from tests.helpers.people import People
+from tests.helpers.servers import serving
 
 REDIS_URL = os.environ.get("INTERVIEWS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REMAINING = re.compile(r'^"default";r=(\d+);t=(\d+)$')

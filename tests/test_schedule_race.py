@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from db.models import Interview
-from tests.conftest import People, interview_body, make_interviewee, serving
-from tests.test_race import hammer
-from tests.test_schedules import SCHEDULE
+from tests.helpers.booking import interview_body
+from tests.helpers.people import People, make_interviewee
+from tests.helpers.schedules import SCHEDULE
+from tests.helpers.servers import hammer, serving
 
 ATTEMPTS = 20
 ON_POSTGRESQL = bool(os.environ.get("INTERVIEWS_TEST_DATABASE_URL"))

@@ -5,19 +5,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import People, book, interview_body, iso, make_interviewee
+from tests.helpers.booking import book, interview_body, iso
+from tests.helpers.people import People, make_interviewee
+from tests.helpers.schedules import SCHEDULE, put_schedule
 
-WEEK = {day: [{"start": "09:00", "end": "17:00"}]
-        for day in ("monday", "tuesday", "wednesday", "thursday", "friday")}
-SCHEDULE = {"time_zone": "Europe/London", "working_hours": WEEK, "buffer_minutes": 10,
-            "daily_limit": 3, "minimum_notice_minutes": 120}
 MONDAY = datetime(2031, 3, 3, tzinfo=UTC)  # GMT
-
-
-def put_schedule(client, people: People, schedule: dict | None = None, who=None, **headers):
-    return client.put(f"/api/v1/interviewers/{people.interviewer.id}/schedule",
-                      json={"schedule": schedule or SCHEDULE},
-                      headers={**people.auth(who or people.coordinator), **headers})
 
 
 def create(client, people: People, start: datetime, minutes: int = 30, who=None, **fields):

@@ -26,7 +26,7 @@ from db.people import import_people
 from db.slots import DAYS
 from handlers.platform.app import create_app
 from handlers.platform.auth import issue_token
-from tests.conftest import backend_url
+from tests.helpers.servers import backend_url
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 SPEC = Path(__file__).resolve().parent.parent / "openapi.yaml"

@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from db.models import Interview
-from tests.conftest import People, interview_body, make_interviewee, serving
+from tests.helpers.booking import interview_body
+from tests.helpers.people import People, make_interviewee
+from tests.helpers.servers import serving
 
 
 def test_readiness_reflects_the_database():

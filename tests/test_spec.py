@@ -10,7 +10,7 @@ import yaml
 from db.errors import Invalid
 from handlers.wire.problems import CODES
 from handlers.wire.timestamps import parse_instant
-from tests.conftest import book
+from tests.helpers.booking import book
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = yaml.safe_load((ROOT / "openapi.yaml").read_text())

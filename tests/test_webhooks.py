@@ -7,37 +7,18 @@ import json
 import pytest
 
 from db import scheduling
-from db.webhooks import Delivery, Webhook
+from db.webhooks import Delivery
 from handlers.outbound import ssrf as webhook_handlers
-from tests.conftest import book, bring_to, interview_body, slot
+from tests.helpers.booking import book, bring_to, interview_body, slot
+from tests.helpers.webhooks import subscribe
+
+pytestmark = pytest.mark.usefixtures("no_webhooks")  # deliveries are only the test's own
 
 EVERY_EVENT = sorted(["interview.created", "interview.updated", "interview.confirmed",
                       "interview.declined", "interview.cancelled", "interview.completed",
                       "interview.no_show", "interview.amendment_proposed",
                       "interview.amendment_accepted", "interview.amendment_rejected",
                       "interview.amendment_withdrawn"])
-
-
-@pytest.fixture(autouse=True)
-def no_webhooks(app):
-    """Each test starts and ends with no webhook, so deliveries are only its own."""
-    from db.models import database
-
-    def clear() -> None:
-        with database.connection_context():
-            Delivery.delete().execute()
-            Webhook.delete().execute()
-
-    clear()
-    yield
-    clear()
-
-
-def subscribe(client, people, who, url="http://127.0.0.1:9/hook", **fields) -> dict:
-    response = client.post("/api/v1/webhooks", json={"webhook": {"url": url, **fields}},
-                           headers=people.auth(who))
-    assert response.status_code == 201, response.text
-    return response.json()["webhook"]
 
 
 def deliveries(hook_id: int) -> list[dict]:

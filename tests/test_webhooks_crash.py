@@ -7,11 +7,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 
 from db.models import Event, Interview
-from tests.conftest import interview_body, serving, slot
-from tests.test_webhooks import no_webhooks, subscribe  # noqa: F401 - the fixture is used
+from tests.helpers.booking import interview_body, slot
+from tests.helpers.servers import serving
+from tests.helpers.webhooks import subscribe
 from tests.webhook_receiver import Receiver
+
+pytestmark = pytest.mark.usefixtures("no_webhooks")  # deliveries are only the test's own
 
 BURST = 40
 

@@ -15,9 +15,11 @@ from db import outbox
 from db.webhooks import Delivery, Webhook
 from handlers.outbound.delivery import Deliverer, HttpSender
 from handlers.platform.settings import DEFAULT_SCHEDULE
-from tests.conftest import book, bring_to
-from tests.test_webhooks import no_webhooks, subscribe  # noqa: F401 - the fixture is used
+from tests.helpers.booking import book, bring_to
+from tests.helpers.webhooks import subscribe
 from tests.webhook_receiver import Receiver, free_port
+
+pytestmark = pytest.mark.usefixtures("no_webhooks")  # deliveries are only the test's own
 
 SCHEDULE = (1, 2, 4)  # four attempts in all
 
