@@ -1,17 +1,17 @@
 """The copy of people from the wider platform: one way to upsert them (the import command and
-the coordinators' PUTs), the rules that guard a change of role, and the directory's queries."""
+the coordinators' PUTs) and the rules that guard a change of role. (Finding whom to book:
+db/directory.py.)"""
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from jsonschema import Draft202012Validator
-from peewee import JOIN, SQL, IntegrityError, NodeList, SqliteDatabase, Tuple, fn
+from peewee import IntegrityError
 
 from db import key_shared, lockable, write_transaction
 from db.errors import Conflict, DomainError, Forbidden, Invalid
 from db.fields import utcnow
-from db.models import ACTIVE, ROLES, Interview, Interviewee, User, database
-from db.schedules import Schedule
+from db.models import ACTIVE, ROLES, Interview, Interviewee, User
 
 # The bounds of a person's fields; openapi.yaml's UserUpsert and IntervieweeUpsert say the
 # same (tests/test_directory.py checks that they agree).
@@ -150,7 +150,7 @@ def put_interviewee(caller: User, interviewee_id: int, record: dict) -> tuple[In
     """A coordinator's PUT of an interviewee: the row as saved (with its driver), created?"""
     require_coordinator(caller, "create or update interviewees")
     outcome = saved(save_interviewee, interviewee_id, record)
-    return directory_interviewees().where(Interviewee.id == interviewee_id).get(), outcome == CREATED
+    return Interviewee.with_driver().where(Interviewee.id == interviewee_id).get(), outcome == CREATED
 
 
 def import_people(data: object) -> dict[str, int]:
@@ -167,57 +167,3 @@ def import_people(data: object) -> dict[str, int]:
                 except DomainError as error:
                     raise PeopleFileError(f"{kind}[{index}]: {error.detail}") from None
     return changed
-
-
-def contains(field, text: str):
-    """`field` contains `text`, ignoring case, with `%`, `_` and `\\` taken literally."""
-    if "\x00" in text:  # no title holds one (see refuse_unstorable), and PostgreSQL refuses it
-        return SQL("1 = 0")
-    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    if isinstance(database.obj, SqliteDatabase):  # see db.open_database
-        return NodeList((fn.unicode_lower(field), SQL("LIKE"), pattern.lower(), SQL("ESCAPE '\\'")))
-    return NodeList((field, SQL("ILIKE"), pattern, SQL("ESCAPE '\\'")))
-
-
-def with_time_zone(query):
-    """Adds each interviewer's `time_zone` to `query`: their schedule's, or "UTC" without one."""
-    return (query.select_extend(fn.COALESCE(Schedule.time_zone, "UTC").alias("time_zone"))
-            .join(Schedule, JOIN.LEFT_OUTER, on=(Schedule.interviewer == User.id)))
-
-
-def interviewers_query(caller: User, q: str | None, after: tuple[str, int] | None):
-    """Users with role interviewer whose title contains `q`, by (title, id), after a keyset."""
-    if caller.role == "driver":
-        raise Forbidden("drivers may not list interviewers")
-    query = with_time_zone(User.select(User.id, User.title, User.contact_phone_number, User.image)
-                           .where(User.role == "interviewer"))
-    if q:
-        query = query.where(contains(User.title, q))
-    if after is not None:
-        query = query.where(Tuple(User.title, User.id) > Tuple(*after))
-    return query.order_by(User.title, User.id)
-
-
-def directory_interviewees():
-    """Interviewees joined with their driver (one query for a page)."""
-    return Interviewee.select(Interviewee, User).join(User, on=Interviewee.driver)
-
-
-def interviewees_query(caller: User, q: str | None, driver_id: int | None, after: int | None):
-    """The interviewees `caller` may see (a driver: their own), filtered, by id after `after`."""
-    query = directory_interviewees()
-    if caller.role == "driver":
-        query = query.where(Interviewee.driver == caller.id)
-    if driver_id is not None:
-        query = query.where(Interviewee.driver == driver_id)
-    if q:
-        query = query.where(contains(User.title, q))
-    if after is not None:
-        query = query.where(Interviewee.id > after)
-    return query.order_by(Interviewee.id)
-
-
-def page(query, limit: int) -> tuple[list, bool]:
-    """Up to `limit` rows of a keyset query, and whether there are more."""
-    rows = list(query.limit(limit + 1))
-    return rows[:limit], len(rows) > limit

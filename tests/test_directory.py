@@ -387,7 +387,7 @@ def test_people_file_and_spec_agree_on_bounds(name, properties):
 @pytest.mark.parametrize("q, after", [(None, None), ("vander", None), (None, ("Felipe", 5)),
                                       ("van", ("Felipe", 5))])
 def test_interviewers_query_walks_the_role_title_index(people, db, q, after):
-    from db.people import interviewers_query
+    from db.directory import interviewers_query
     from tests.helpers.plans import plan
 
     text = plan(db, interviewers_query(people.coordinator, q, after))
@@ -397,7 +397,7 @@ def test_interviewers_query_walks_the_role_title_index(people, db, q, after):
 
 @pytest.mark.parametrize("who, own", [("coordinator", True), ("driver", False), ("driver", True)])
 def test_interviewees_query_uses_an_index(people, db, who, own):
-    from db.people import interviewees_query
+    from db.directory import interviewees_query
     from tests.helpers.plans import plan
 
     driver_id = people.driver.id if own else None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from connexion import request
 
-from db import people
+from db import directory, people
 from handlers.wire import cursors, present
 
 
@@ -16,7 +16,7 @@ def list_interviewers(token_info: dict, limit: int = 25, cursor: str | None = No
     filters = {"q": q} if q else {}
     query_id = cursors.fingerprint({"list": "interviewers", **filters})
     after = cursors.decode(cursor, query_id, cursors.title_and_id) if cursor else None
-    rows, more = people.page(people.interviewers_query(token_info["caller"], q, after), limit)
+    rows, more = directory.page(directory.interviewers_query(token_info["caller"], q, after), limit)
     next_cursor = cursors.encode([rows[-1].title, rows[-1].id], query_id) if more else None
     return ({"interviewers": [present.interviewer_summary(r) for r in rows],
              "next_cursor": next_cursor}, 200,
@@ -28,8 +28,8 @@ def list_interviewees(token_info: dict, limit: int = 25, cursor: str | None = No
     filters = {k: v for k, v in (("q", q), ("driver_id", driver_id)) if v not in (None, "")}
     query_id = cursors.fingerprint({"list": "interviewees", **filters})
     after = cursors.decode(cursor, query_id, cursors.last_id) if cursor else None
-    query = people.interviewees_query(token_info["caller"], q, driver_id, after)
-    rows, more = people.page(query, limit)
+    query = directory.interviewees_query(token_info["caller"], q, driver_id, after)
+    rows, more = directory.page(query, limit)
     next_cursor = cursors.encode([rows[-1].id], query_id) if more else None
     return ({"interviewees": [present.candidacy(r) for r in rows], "next_cursor": next_cursor},
             200, cursors.page_headers(request.url.path, filters, limit, next_cursor))
