@@ -31,9 +31,14 @@ def test_propose_then_accept_moves_and_confirms(client, people):
 def test_old_slot_is_freed_after_accept(client, people):
     old_start, old_end = slot()
     interview = book(client, people, old_start, old_end)
-    propose(client, people, interview, people.interviewer)
-    client.post(f"/api/v1/interviews/{interview['id']}/amendment/accept", headers=people.auth(people.driver))
-    book(client, people, old_start, old_end)
+    new_start, new_end = slot()
+    proposed = propose(client, people, interview, people.interviewer, new_start, new_end)
+    assert proposed.status_code == 200, proposed.text
+    accepted = client.post(f"/api/v1/interviews/{interview['id']}/amendment/accept",
+                           headers=people.auth(people.driver))
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["interview"]["start_at"] == new_start.replace("Z", ".000Z")
+    book(client, people, old_start, old_end)  # 409 overlap while the old slot was held
 
 
 def test_proposer_cannot_accept(client, people):
