@@ -1,6 +1,7 @@
 """`interviews serve` as operators run it: readiness and graceful shutdown."""
 from __future__ import annotations
 
+import json
 import signal
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
@@ -11,13 +12,22 @@ from db.models import Interview
 from tests.conftest import People, interview_body, make_interviewee, serving
 
 
-def test_readiness_reflects_the_database():
-    # Nothing listens on port 9: alive, but not ready.
-    with serving("postgresql://postgres@127.0.0.1:9/nothing", workers=1, ready_path="/healthz") as (base, _):
+def test_readiness_reflects_the_database(tmp_path):
+    """Nothing listens on port 9: alive, but not ready. Anonymous callers learn that the
+    database is unavailable, not which driver failed how; the log says."""
+    with (tmp_path / "log").open("w+b") as log, serving(
+            "postgresql://postgres@127.0.0.1:9/nothing", workers=1, ready_path="/healthz",
+            stderr=log) as (base, _):
         assert httpx.get(base + "/healthz").status_code == 200
         response = httpx.get(base + "/readyz", timeout=30)
         assert response.status_code == 503
         assert response.json()["code"] == "unavailable"
+        assert response.json()["detail"] == "the database is unavailable"
+        log.seek(0)
+        lines = [json.loads(line) for line in log.read().decode().splitlines()]
+    assert "OperationalError" not in response.text
+    ready = [line for line in lines if line["event"].startswith("readiness")]
+    assert "OperationalError" in ready[0]["event"] and ready[0]["level"] == "warning"
 
 
 def test_shutdown_finishes_in_flight_requests(app, database_url, people: People, db):
