@@ -182,10 +182,10 @@ def bring_to(client, people: People, interview: dict, status: str) -> dict:
 
 @contextlib.contextmanager
 def serving(database_url: str, workers: int = 2, ready_path: str = "/readyz",
-            env: dict[str, str] | None = None, stderr=None):
+            env: dict[str, str] | None = None, stderr=None, options: tuple[str, ...] = ()):
     """Run `interviews serve` on a free port; yield (base URL, process); stop it after.
 
-    `env` adds to (or overrides) the server's environment. Its log lines (one a request) go
+    `env` adds to (or overrides) the server's environment, `options` to its command line. Its log lines (one a request) go
     to `stderr`, a file, or a temporary file when not given: never a pipe nobody reads,
     which would stall the server once full."""
     log_file = stderr or tempfile.TemporaryFile()  # noqa: SIM115 (closed at the end)
@@ -195,7 +195,8 @@ def serving(database_url: str, workers: int = 2, ready_path: str = "/readyz",
     env = {**os.environ, "INTERVIEWS_DATABASE_URL": database_url, "INTERVIEWS_JWT_SECRET": SECRET,
            "INTERVIEWS_ENV": "production", **(env or {})}
     process = subprocess.Popen(
-        [sys.executable, "-m", "handlers.cli", "serve", "--port", str(port), "--workers", str(workers)],
+        [sys.executable, "-m", "handlers.cli", "serve", "--port", str(port), "--workers", str(workers),
+         *options],
         env=env, stdout=subprocess.DEVNULL, stderr=log_file,
     )
     base = f"http://127.0.0.1:{port}"

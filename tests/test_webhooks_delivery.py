@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
+import os
+import subprocess
+import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -15,7 +20,7 @@ from db import outbox
 from db.webhooks import Delivery, Webhook
 from handlers.outbound.delivery import Deliverer, HttpSender
 from handlers.platform.settings import DEFAULT_SCHEDULE
-from tests.conftest import book, bring_to
+from tests.conftest import book, bring_to, interview_body, serving
 from tests.test_webhooks import no_webhooks, subscribe  # noqa: F401 - the fixture is used
 from tests.webhook_receiver import Receiver, free_port
 
@@ -285,3 +290,47 @@ def test_interviews_deliver_sends_what_is_due(client, people, database_url):
         [body] = receiver.verified(hook["secret"])
     assert body["type"] == "interview.created"
     assert [r.status for r in rows(hook["id"])] == ["delivered"]
+
+
+QUERY_SECRET = "query-secret-4f1c9e"  # a credential in a receiver's URL, as some receivers want
+OUR_LOGGERS = ("interviews", "uvicorn.")  # our lines and the server's own (start, stop, access)
+
+
+def our_lines(text: str) -> list[dict]:
+    """Every line written: JSON from our loggers only, and no query secret in any."""
+    assert QUERY_SECRET not in text
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert all(line["logger"].startswith(OUR_LOGGERS) for line in lines), lines
+    return lines
+
+
+def test_a_secret_in_a_webhook_query_never_reaches_the_logs(client, people, database_url,
+                                                            tmp_path):
+    """Real deliveries, by `interviews serve` and by `interviews deliver`, at debug level where
+    libraries say the most: the receiver gets its query; the logs never see it."""
+    env = {"INTERVIEWS_WEBHOOK_ALLOW_PRIVATE": "1", "INTERVIEWS_LOG_LEVEL": "debug"}
+    auth = people.auth(people.coordinator)
+    with Receiver() as receiver:
+        hook = subscribe(client, people, people.coordinator,
+                         url=f"{receiver.url}?token={QUERY_SECRET}")
+        with (tmp_path / "serve.log").open("w+b") as log, serving(
+                database_url, workers=1, env=env, stderr=log, options=("--access-log",)) as (
+                base, _):
+            assert httpx.post(base + "/api/v1/interviews", headers=auth,
+                              json=interview_body(people)).status_code == 200
+            httpx.get(f"{base}/api/v1/interviews?cursor={QUERY_SECRET}", headers=auth)
+            deadline = time.monotonic() + 30
+            while not receiver.requests and time.monotonic() < deadline:
+                time.sleep(0.05)
+            log.seek(0)
+            served = our_lines(log.read().decode())
+        book(client, people)
+        deliver_env = {**os.environ, "INTERVIEWS_DATABASE_URL": database_url, **env}
+        delivered = subprocess.run([sys.executable, "-m", "handlers.cli", "deliver", "--once"],
+                                   env=deliver_env, capture_output=True, text=True, timeout=60,
+                                   check=True)
+        assert receiver.paths == [f"/hook?token={QUERY_SECRET}"] * 2
+        receiver.verified(hook["secret"])
+    our_lines(delivered.stderr)
+    accessed = [line["event"] for line in served if line["logger"] == "uvicorn.access"]
+    assert any('"GET /api/v1/interviews HTTP/1.1" 400' in event for event in accessed), accessed

@@ -68,8 +68,10 @@ def deliver(args: argparse.Namespace, settings: Settings) -> None:
 
     from db import outbox
     from handlers.outbound.delivery import deliverer_for
+    from handlers.platform import observability
     from handlers.wire import present
 
+    observability.configure_logging(settings.log_level)  # JSON lines, ours only, as `serve`
     outbox.present_interview = present.interview
     open_database(settings.database_url, max_connections=4)
 

@@ -63,6 +63,25 @@ def loggable_path(path: str) -> str:
 
 # --- logs ----------------------------------------------------------------------------------
 
+# Loggers whose lines are ours: the service's and the server's (start, stop, opt-in access
+# log). Any other library is heard from WARNING only: httpx logs each webhook URL, query
+# string included, at INFO; peewee each query's parameters at DEBUG; Connexion each refused
+# token at INFO.
+OWN_LOGGERS = ("interviews", "uvicorn.")
+
+
+class OwnLines(logging.Filter):
+    """Our lines at the configured level, other libraries' warnings and errors; no query
+    string (nor a calendar feed token) in uvicorn's access lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "uvicorn.access" and isinstance(record.args, tuple):
+            record.args = tuple(loggable_path(arg.split("?", 1)[0])
+                                if isinstance(arg, str) and arg.startswith("/") else arg
+                                for arg in record.args)
+        return record.levelno >= logging.WARNING or record.name.startswith(OWN_LOGGERS)
+
+
 def add_request_id(_logger: object, _name: str, event: dict) -> dict:
     """The id of the request being answered, on every line logged while answering it."""
     request_id = REQUEST_ID.get()
@@ -72,7 +91,8 @@ def add_request_id(_logger: object, _name: str, event: dict) -> dict:
 
 
 def configure_logging(level: str = "info", stream: IO[str] | None = None) -> None:
-    """Every log record (ours, Connexion's, uvicorn's) as one JSON line on `stream` (stderr).
+    """Our log records (and other libraries' warnings: see `OwnLines`) as one JSON line each
+    on `stream` (stderr).
 
     Idempotent: a second call replaces the handler. Records carry the request id of the
     request that logged them; tracebacks are text, never local variables. Request lines take
@@ -103,11 +123,13 @@ def configure_logging(level: str = "info", stream: IO[str] | None = None) -> Non
     )
     handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
+    handler.addFilter(OwnLines())
     handler.set_name("interviews-json")
     root = logging.getLogger()
     root.handlers = [h for h in root.handlers if h.get_name() != "interviews-json"] + [handler]
     root.setLevel(level.upper())
-    # Connexion logs every refused token and validation detail at INFO: not request lines.
+    # OwnLines would drop them anyway; this way Connexion's per-request INFO records (each
+    # refused token, each validation detail) are not even built.
     logging.getLogger("connexion").setLevel(max(root.level, logging.WARNING))
     request_log = RequestLog(stream, root.level <= logging.INFO)
 
