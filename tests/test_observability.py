@@ -6,6 +6,7 @@ import glob
 import io
 import json
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from urllib.parse import urlsplit
@@ -21,6 +22,7 @@ from handlers.platform.settings import Settings, SettingsError
 from tests.conftest import SECRET, People, interview_body, serving, slot
 
 METRICS_TOKEN = "metrics-token-0123456789abcdef"
+COLOUR = re.compile(r"\x1b\[[0-9;]*m")  # a terminal's colour codes
 
 
 def samples(text: str) -> dict[tuple[str, frozenset], float]:
@@ -239,6 +241,45 @@ def test_other_libraries_are_heard_from_warning_only():
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [(line["logger"], line["event"]) for line in lines] == [
         ("interviews.delivery", "ours"), ("asyncio", "theirs, but worth knowing")]
+
+
+def terminal_lines(client, development: bool) -> list[str]:
+    """What a request and a warning write to a terminal (a pseudo-terminal's far end)."""
+    import logging
+    import pty
+
+    leader, follower = pty.openpty()
+    with open(follower, "w", encoding="utf-8") as terminal:
+        observability.configure_logging("info", terminal, development=development)
+        try:
+            assert client.get("/healthz").status_code == 200
+            logging.getLogger("interviews").warning("a warning, readable")
+        finally:
+            observability.configure_logging("info")
+        written = os.read(leader, 65536).decode()
+    os.close(leader)
+    return [line for line in re.sub(COLOUR, "", written).splitlines() if line]
+
+
+def test_development_logs_in_a_terminal_are_readable(client):
+    """structlog's console lines, not JSON, while developing in a terminal."""
+    request, warning = terminal_lines(client, development=True)
+    assert re.fullmatch(r"\S+Z \[info +\] request +\[interviews\.request\] .*path=/healthz.*",
+                        request), request
+    assert re.fullmatch(r"\S+Z \[warning *\] a warning, readable +\[interviews\]", warning), warning
+
+
+def test_pipes_and_production_stay_json(client):
+    request, warning = terminal_lines(client, development=False)  # production, in a terminal
+    assert json.loads(request)["path"] == "/healthz"
+    assert json.loads(warning)["event"] == "a warning, readable"
+    stream = io.StringIO()  # development, into a pipe or a file
+    observability.configure_logging("info", stream, development=True)
+    try:
+        assert client.get("/healthz").status_code == 200
+    finally:
+        observability.configure_logging("info")
+    assert json.loads(stream.getvalue())["path"] == "/healthz"
 
 
 def test_warning_level_drops_request_lines(client):
