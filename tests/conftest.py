@@ -41,7 +41,8 @@ def backend_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield server.rsplit("/", 1)[0] + "/" + name
     finally:
         with psycopg.connect(server, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+                          .format(sql.Identifier(name)))
 
 
 @pytest.fixture(scope="session")
@@ -54,8 +55,8 @@ def settings(database_url: str) -> Settings:
     # The suite sends thousands of requests from one client: only tests/test_limits.py limits them.
     # No delivery worker in the in-process app: what tests (and the fuzzer) register is never
     # called unless a test runs a Deliverer itself; loopback receivers may be registered.
-    return Settings(database_url=database_url, jwt_secret=SECRET, env="production", rate_limit="off",
-                    webhook_delivery=False, webhook_allow_private=True)
+    return Settings(database_url=database_url, jwt_secret=SECRET, env="production",
+                    rate_limit="off", webhook_delivery=False, webhook_allow_private=True)
 
 
 @pytest.fixture(scope="session")
@@ -84,8 +85,8 @@ def make_user(role: str, **fields) -> User:
     from db.models import database
 
     with database.connection_context():
-        return User.create(id=next(ids), title=fields.pop("title", f"{role} {uuid.uuid4().hex[:6]}"),
-                           role=role, **fields)
+        title = fields.pop("title", f"{role} {uuid.uuid4().hex[:6]}")
+        return User.create(id=next(ids), title=title, role=role, **fields)
 
 
 def make_interviewee(driver: User, **fields) -> Interviewee:
@@ -146,9 +147,11 @@ def interview_body(people: People, start: str | None = None, end: str | None = N
     return {"interview": fields}
 
 
-def book(client, people: People, start: str | None = None, end: str | None = None, **overrides) -> dict:
+def book(client, people: People, start: str | None = None, end: str | None = None,
+         **overrides) -> dict:
     """Create an interview through the API as the coordinator; return its JSON."""
-    response = client.post("/api/v1/interviews", json=interview_body(people, start, end, **overrides),
+    response = client.post("/api/v1/interviews",
+                           json=interview_body(people, start, end, **overrides),
                            headers=people.auth(people.coordinator))
     assert response.status_code == 200, response.text
     return response.json()["interview"]
@@ -174,7 +177,8 @@ def bring_to(client, people: People, interview: dict, status: str) -> dict:
         "no_show": [("confirm", people.driver), ("no_show", people.interviewer)],
     }[status]
     for action, who in steps:
-        response = client.post(f"/api/v1/interviews/{interview['id']}/{action}", headers=people.auth(who))
+        response = client.post(f"/api/v1/interviews/{interview['id']}/{action}",
+                               headers=people.auth(who))
         assert response.status_code == 200, response.text
         interview = response.json()["interview"]
     return interview
@@ -185,9 +189,9 @@ def serving(database_url: str, workers: int = 2, ready_path: str = "/readyz",
             env: dict[str, str] | None = None, stderr=None, options: tuple[str, ...] = ()):
     """Run `interviews serve` on a free port; yield (base URL, process); stop it after.
 
-    `env` adds to (or overrides) the server's environment, `options` to its command line. Its log lines (one a request) go
-    to `stderr`, a file, or a temporary file when not given: never a pipe nobody reads,
-    which would stall the server once full."""
+    `env` adds to (or overrides) the server's environment, `options` to its command line.
+    Its log lines (one a request) go to `stderr`, a file, or a temporary file when not given:
+    never a pipe nobody reads, which would stall the server once full."""
     log_file = stderr or tempfile.TemporaryFile()  # noqa: SIM115 (closed at the end)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -195,8 +199,8 @@ def serving(database_url: str, workers: int = 2, ready_path: str = "/readyz",
     env = {**os.environ, "INTERVIEWS_DATABASE_URL": database_url, "INTERVIEWS_JWT_SECRET": SECRET,
            "INTERVIEWS_ENV": "production", **(env or {})}
     process = subprocess.Popen(
-        [sys.executable, "-m", "handlers.cli", "serve", "--port", str(port), "--workers", str(workers),
-         *options],
+        [sys.executable, "-m", "handlers.cli", "serve", "--port", str(port),
+         "--workers", str(workers), *options],
         env=env, stdout=subprocess.DEVNULL, stderr=log_file,
     )
     base = f"http://127.0.0.1:{port}"

@@ -27,10 +27,11 @@ QUIET_UNLESS_DEPRECATED = {"PYTHONWARNINGS": "default::DeprecationWarning"}  # s
 
 
 def interviews(tmp_path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, **QUIET_UNLESS_DEPRECATED, "INTERVIEWS_DATABASE_URL": f"sqlite:///{tmp_path}/demo.db",
+    env = {**os.environ, **QUIET_UNLESS_DEPRECATED,
+           "INTERVIEWS_DATABASE_URL": f"sqlite:///{tmp_path}/demo.db",
            "INTERVIEWS_JWT_SECRET": SECRET, "INTERVIEWS_ENV": "production"}
-    return subprocess.run([sys.executable, "-m", "handlers.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=60, check=False)
+    return subprocess.run([sys.executable, "-m", "handlers.cli", *args], env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
 
 
 def test_demo_prepares_everything_in_one_process_on_one_screen(tmp_path):
@@ -41,7 +42,8 @@ def test_demo_prepares_everything_in_one_process_on_one_screen(tmp_path):
     assert len(lines) <= 30
     exports = dict(line.strip().removeprefix("export ").split("=", 1)
                    for line in lines if line.strip().startswith("export "))
-    subjects = {var: jwt.decode(token, SECRET, algorithms=["HS256"])["sub"] for var, token in exports.items()}
+    subjects = {var: jwt.decode(token, SECRET, algorithms=["HS256"])["sub"]
+                for var, token in exports.items()}
     assert subjects == {"COORDINATOR": "1015", "INTERVIEWER": "1014", "DRIVER": "1012"}
     assert "migrated (0001_initial" in result.stdout
     assert "http://127.0.0.1:18999/api/v1/interviews/" in result.stdout
@@ -56,7 +58,8 @@ def test_token_issue_takes_several_users(tmp_path):
     assert jwt.decode(one.stdout.strip(), SECRET, algorithms=["HS256"])["sub"] == "1015"
     several = interviews(tmp_path, "token", "issue", "1015", "1012").stdout.splitlines()
     assert [line.split(" ")[0] for line in several] == ["1015", "1012"]
-    assert [jwt.decode(line.split(" ")[1], SECRET, algorithms=["HS256"])["sub"] for line in several] == ["1015", "1012"]
+    assert [jwt.decode(line.split(" ")[1], SECRET, algorithms=["HS256"])["sub"]
+            for line in several] == ["1015", "1012"]
 
 
 def test_the_server_prints_no_deprecation_warning(database_url, monkeypatch):

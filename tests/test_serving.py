@@ -38,7 +38,8 @@ def test_shutdown_finishes_in_flight_requests(app, database_url, people: People,
         bodies = []
         for n in range(40):
             start = begin + timedelta(hours=n)
-            bodies.append(interview_body(people, start.isoformat(), (start + timedelta(minutes=30)).isoformat(),
+            end = start + timedelta(minutes=30)
+            bodies.append(interview_body(people, start.isoformat(), end.isoformat(),
                                          interviewee_id=make_interviewee(people.driver).id))
 
         def post(body):
@@ -57,10 +58,12 @@ def test_shutdown_finishes_in_flight_requests(app, database_url, people: People,
             process.send_signal(signal.SIGTERM)
             statuses = [f.result() for f in futures]
         process.wait(timeout=30)  # uvicorn re-raises SIGTERM once it has drained
-    print(f"\nshutdown under load: {len(statuses)} sent -> { {s: statuses.count(s) for s in set(statuses)} }")
+    counts = {s: statuses.count(s) for s in set(statuses)}
+    print(f"\nshutdown under load: {len(statuses)} sent -> {counts}")
     stored = {i.interviewee_id for i in Interview.select(Interview.interviewee)
               .where(Interview.interviewer == people.interviewer.id)}
-    answered = {body["interview"]["interviewee_id"] for body, status in zip(bodies, statuses) if status == 200}
+    answered = {body["interview"]["interviewee_id"]
+                for body, status in zip(bodies, statuses) if status == 200}
     assert statuses.count(200) > 0
     assert all(status == 200 or isinstance(status, str) for status in statuses)  # no 5xx, no 4xx
     assert stored == answered  # every 200 kept; nothing done for a request left unanswered

@@ -91,7 +91,8 @@ def test_down_then_500_then_recovered_every_event_arrives(client, people, clock)
     for _ in range(3):
         book(client, people)
     deliver(clock)  # attempt 1: nobody listens
-    assert [(r.attempts, r.status, r.last_status_code) for r in rows(hook["id"])] == [(1, "pending", None)] * 3
+    assert [(r.attempts, r.status, r.last_status_code)
+            for r in rows(hook["id"])] == [(1, "pending", None)] * 3
     assert all("ConnectError" in r.last_error for r in rows(hook["id"]))
     with receiver:
         clock.advance(0.5)
@@ -104,7 +105,8 @@ def test_down_then_500_then_recovered_every_event_arrives(client, people, clock)
         deliver(clock)  # attempt 3: 200
         bodies = receiver.verified(hook["secret"])
     assert len(receiver.requests) == 6
-    assert [(r.attempts, r.status, r.last_status_code) for r in rows(hook["id"])] == [(3, "delivered", 200)] * 3
+    assert [(r.attempts, r.status, r.last_status_code)
+            for r in rows(hook["id"])] == [(3, "delivered", 200)] * 3
     assert len({b["id"] for b in bodies}) == 3
 
 
@@ -117,7 +119,8 @@ def test_after_the_last_attempt_it_is_failed(client, people, clock):
             deliver(clock)
     assert len(receiver.requests) == 4
     [row] = rows(hook["id"])
-    assert (row.status, row.attempts, row.last_status_code, row.next_attempt_at) == ("failed", 4, 503, None)
+    assert (row.status, row.attempts, row.last_status_code, row.next_attempt_at) == (
+        "failed", 4, 503, None)
 
 
 def test_gone_disables_the_webhook(client, people, clock):
@@ -152,7 +155,8 @@ def test_ping_and_manual_retry(client, people, clock):
         assert ping.status_code == 202 and ping.json()["delivery"]["type"] == "webhook.ping"
         deliver(clock)
         [logged] = client.get(base + "/deliveries", headers=auth).json()["deliveries"]
-        assert (logged["status"], logged["attempts"], logged["last_status_code"]) == ("pending", 1, 500)
+        assert (logged["status"], logged["attempts"], logged["last_status_code"]) == (
+            "pending", 1, 500)
         retried = client.post(f"{base}/deliveries/{logged['id']}/retry", headers=auth)
         assert retried.status_code == 202
         deliver(clock)  # due now, not after the schedule's delay
@@ -178,7 +182,8 @@ def test_rotation_signs_with_both_secrets_for_a_day(client, people, clock):
 
     with database.connection_context():
         row = Webhook.get_by_id(hook["id"])
-    assert row.signing_secrets(clock.now + timedelta(hours=23)) == [rotated["secret"], hook["secret"]]
+    both = [rotated["secret"], hook["secret"]]
+    assert row.signing_secrets(clock.now + timedelta(hours=23)) == both
     assert row.signing_secrets(clock.now + timedelta(hours=25)) == [rotated["secret"]]
 
 
@@ -248,7 +253,8 @@ def test_production_connects_to_the_checked_address_with_the_name_kept():
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler), follow_redirects=False)
     sender = HttpSender(allow_private=False, resolver=resolver_to("93.184.216.34"), client=client)
-    outcome = asyncio.run(sender("https://hooks.example.com:8443/in?x=1", {"webhook-id": "evt_1"}, b"{}"))
+    outcome = asyncio.run(sender("https://hooks.example.com:8443/in?x=1",
+                                 {"webhook-id": "evt_1"}, b"{}"))
     assert outcome.ok
     [request] = seen
     assert str(request.url) == "https://93.184.216.34:8443/in?x=1"

@@ -48,7 +48,9 @@ class Receiver:
                 if receiver.delay:
                     time.sleep(receiver.delay)
                 answer = receiver.answer(n)
-                status, headers, content = answer if isinstance(answer, tuple) else (answer, {}, b"ok")
+                if not isinstance(answer, tuple):
+                    answer = (answer, {}, b"ok")
+                status, headers, content = answer
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
