@@ -131,9 +131,9 @@ def configure_logging(level: str = "info", stream: IO[str] | None = None,
     handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
     handler.addFilter(OwnLines())
-    handler.set_name("interviews-json")
+    handler.set_name("interviews-lines")
     root = logging.getLogger()
-    root.handlers = [h for h in root.handlers if h.get_name() != "interviews-json"] + [handler]
+    root.handlers = [h for h in root.handlers if h.get_name() != "interviews-lines"] + [handler]
     root.setLevel(level.upper())
     # OwnLines would drop them anyway; this way Connexion's per-request INFO records (each
     # refused token, each validation detail) are not even built.
