@@ -24,8 +24,8 @@ def settings(database_url: str) -> Settings:
     # The suite sends thousands of requests from one client: only tests/test_limits.py limits them.
     # No delivery worker in the in-process app: what tests (and the fuzzer) register is never
     # called unless a test runs a Deliverer itself; loopback receivers may be registered.
-    return Settings(database_url=database_url, jwt_secret=SECRET, env="production", rate_limit="off",
-                    webhook_delivery=False, webhook_allow_private=True)
+    return Settings(database_url=database_url, jwt_secret=SECRET, env="production",
+                    rate_limit="off", webhook_delivery=False, webhook_allow_private=True)
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ import glob
 import io
 import json
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from urllib.parse import urlsplit
@@ -23,6 +24,7 @@ from tests.helpers.people import SECRET, People
 from tests.helpers.servers import serving
 
 METRICS_TOKEN = "metrics-token-0123456789abcdef"
+COLOUR = re.compile(r"\x1b\[[0-9;]*m")  # a terminal's colour codes
 
 
 def samples(text: str) -> dict[tuple[str, frozenset], float]:
@@ -71,8 +73,9 @@ def test_metrics_add_up_across_workers(database_url, people: People, tmp_path):
         assert sum(per_worker.values()) == sent
 
         booking = interview_body(people)
-        assert httpx.post(base + "/api/v1/interviews", json=booking, headers=headers).status_code == 200
-        assert httpx.post(base + "/api/v1/interviews", json=booking, headers=headers).status_code == 409
+        for expected in (200, 409):  # booked, then the same slot again
+            response = httpx.post(base + "/api/v1/interviews", json=booking, headers=headers)
+            assert response.status_code == expected
 
         scrapes = [httpx.get(base + "/metrics", headers=scrape_headers) for _ in range(6)]
         refused = httpx.get(base + "/metrics")
@@ -120,7 +123,8 @@ def test_metrics_in_production_need_the_token(settings):
     application = create_app(replace(settings, metrics_token=METRICS_TOKEN))
     with application.test_client() as http:
         assert http.get("/metrics").status_code == 401
-        assert http.get("/metrics", headers={"Authorization": f"Bearer {SECRET}"}).status_code == 401
+        wrong = {"Authorization": f"Bearer {SECRET}"}
+        assert http.get("/metrics", headers=wrong).status_code == 401
         assert http.get("/metrics", headers={"Authorization": METRICS_TOKEN}).status_code == 401
         ok = http.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
         assert ok.status_code == 200 and "interviews_requests_total" in ok.text
@@ -147,11 +151,13 @@ def test_bookings_refusals_and_pool_use(client, people: People, monkeypatch):
     monkeypatch.setattr(auth, "load_caller", spying)
     body = interview_body(people)
     key = {"Idempotency-Key": "metrics-replay"}
-    assert client.post("/api/v1/interviews", json=body, headers={**headers, **key}).status_code == 200
+    first = client.post("/api/v1/interviews", json=body, headers={**headers, **key})
+    assert first.status_code == 200
     replay = client.post("/api/v1/interviews", json=body, headers={**headers, **key})
     assert replay.headers.get("idempotent-replayed") == "true"  # not a second booking
     assert client.post("/api/v1/interviews", json=body, headers=headers).status_code == 409
-    assert client.get("/api/v1/interviews/999999999", headers=headers).status_code == 404  # not counted
+    missing = client.get("/api/v1/interviews/999999999", headers=headers)
+    assert missing.status_code == 404  # not counted
     assert (metric("interviews_bookings_total"),
             metric("interviews_refusals_total", code="overlap")) == (before[0] + 1, before[1] + 1)
     assert in_use_during and min(in_use_during) >= 1
@@ -189,9 +195,7 @@ def test_one_json_line_a_request_and_nothing_secret(client, people: People, log_
     responses.append(client.get("/api/v1/me", headers=headers))
     assert [r.status_code for r in responses] == [200, 400, 400, 401, 401, 500]
 
-    # The test client's own lines (logger httpx*, the client side) are not the server's.
-    text = "\n".join(line for line in log_lines.getvalue().splitlines()
-                     if not json.loads(line)["logger"].startswith("httpx"))
+    text = log_lines.getvalue()  # no httpx line either: not even the test client's (OwnLines)
     for secret in (token, SECRET, marker, METRICS_TOKEN, "Bearer"):
         assert secret not in text
     records = [json.loads(line) for line in text.splitlines()]
@@ -227,6 +231,63 @@ def test_settings_for_metrics_and_logs():
         Settings.from_env({"INTERVIEWS_LOG_LEVEL": "chatty"})
 
 
+def test_other_libraries_are_heard_from_warning_only():
+    """Even at debug: peewee's queries with their parameters, httpx's URLs stay out."""
+    import logging
+
+    stream = io.StringIO()
+    observability.configure_logging("debug", stream)
+    try:
+        logging.getLogger("peewee").debug("('INSERT ...', ['https://x.example/?sig=s3cret'])")
+        logging.getLogger("httpx").info("HTTP Request: POST https://x.example/?sig=s3cret")
+        logging.getLogger("interviews.delivery").debug("ours")
+        logging.getLogger("asyncio").warning("theirs, but worth knowing")
+    finally:
+        observability.configure_logging("info")
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [(line["logger"], line["event"]) for line in lines] == [
+        ("interviews.delivery", "ours"), ("asyncio", "theirs, but worth knowing")]
+
+
+def terminal_lines(client, development: bool) -> list[str]:
+    """What a request and a warning write to a terminal (a pseudo-terminal's far end)."""
+    import logging
+    import pty
+
+    leader, follower = pty.openpty()
+    with open(follower, "w", encoding="utf-8") as terminal:
+        observability.configure_logging("info", terminal, development=development)
+        try:
+            assert client.get("/healthz").status_code == 200
+            logging.getLogger("interviews").warning("a warning, readable")
+        finally:
+            observability.configure_logging("info")
+        written = os.read(leader, 65536).decode()
+    os.close(leader)
+    return [line for line in re.sub(COLOUR, "", written).splitlines() if line]
+
+
+def test_development_logs_in_a_terminal_are_readable(client):
+    """structlog's console lines, not JSON, while developing in a terminal."""
+    request, warning = terminal_lines(client, development=True)
+    assert re.fullmatch(r"\S+Z \[info +\] request +\[interviews\.request\] .*path=/healthz.*",
+                        request), request
+    assert re.fullmatch(r"\S+Z \[warning *\] a warning, readable +\[interviews\]", warning), warning
+
+
+def test_pipes_and_production_stay_json(client):
+    request, warning = terminal_lines(client, development=False)  # production, in a terminal
+    assert json.loads(request)["path"] == "/healthz"
+    assert json.loads(warning)["event"] == "a warning, readable"
+    stream = io.StringIO()  # development, into a pipe or a file
+    observability.configure_logging("info", stream, development=True)
+    try:
+        assert client.get("/healthz").status_code == 200
+    finally:
+        observability.configure_logging("info")
+    assert json.loads(stream.getvalue())["path"] == "/healthz"
+
+
 def test_warning_level_drops_request_lines(client):
     stream = io.StringIO()
     observability.configure_logging("warning", stream)
@@ -243,7 +304,6 @@ def test_a_calendar_feed_token_never_reaches_a_log_line(client, people: People, 
     token = url.rsplit("/", 1)[1].removesuffix(".ics")
     assert client.get(urlsplit(url).path).status_code == 200
     assert client.get("/api/v1/calendar/feeds/not-a-feed-token.ics").status_code in (400, 404)
-    text = "\n".join(line for line in log_lines.getvalue().splitlines()  # the server's lines,
-                     if not json.loads(line)["logger"].startswith("httpx"))  # not the client's
+    text = log_lines.getvalue()
     assert token not in text and "not-a-feed-token" not in text
     assert '"path": "/api/v1/calendar/feeds/{token}.ics"' in text

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
+import os
+import subprocess
+import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -15,7 +20,8 @@ from db import outbox
 from db.webhooks import Delivery, Webhook
 from handlers.outbound.delivery import Deliverer, HttpSender
 from handlers.platform.settings import DEFAULT_SCHEDULE
-from tests.helpers.booking import book, bring_to
+from tests.helpers.booking import book, bring_to, interview_body
+from tests.helpers.servers import serving
 from tests.helpers.webhooks import subscribe
 from tests.webhook_receiver import Receiver, free_port
 
@@ -88,7 +94,8 @@ def test_down_then_500_then_recovered_every_event_arrives(client, people, clock)
     for _ in range(3):
         book(client, people)
     deliver(clock)  # attempt 1: nobody listens
-    assert [(r.attempts, r.status, r.last_status_code) for r in rows(hook["id"])] == [(1, "pending", None)] * 3
+    assert [(r.attempts, r.status, r.last_status_code)
+            for r in rows(hook["id"])] == [(1, "pending", None)] * 3
     assert all("ConnectError" in r.last_error for r in rows(hook["id"]))
     with receiver:
         clock.advance(0.5)
@@ -101,7 +108,8 @@ def test_down_then_500_then_recovered_every_event_arrives(client, people, clock)
         deliver(clock)  # attempt 3: 200
         bodies = receiver.verified(hook["secret"])
     assert len(receiver.requests) == 6
-    assert [(r.attempts, r.status, r.last_status_code) for r in rows(hook["id"])] == [(3, "delivered", 200)] * 3
+    assert [(r.attempts, r.status, r.last_status_code)
+            for r in rows(hook["id"])] == [(3, "delivered", 200)] * 3
     assert len({b["id"] for b in bodies}) == 3
 
 
@@ -114,7 +122,8 @@ def test_after_the_last_attempt_it_is_failed(client, people, clock):
             deliver(clock)
     assert len(receiver.requests) == 4
     [row] = rows(hook["id"])
-    assert (row.status, row.attempts, row.last_status_code, row.next_attempt_at) == ("failed", 4, 503, None)
+    assert (row.status, row.attempts, row.last_status_code, row.next_attempt_at) == (
+        "failed", 4, 503, None)
 
 
 def test_gone_disables_the_webhook(client, people, clock):
@@ -149,7 +158,8 @@ def test_ping_and_manual_retry(client, people, clock):
         assert ping.status_code == 202 and ping.json()["delivery"]["type"] == "webhook.ping"
         deliver(clock)
         [logged] = client.get(base + "/deliveries", headers=auth).json()["deliveries"]
-        assert (logged["status"], logged["attempts"], logged["last_status_code"]) == ("pending", 1, 500)
+        assert (logged["status"], logged["attempts"], logged["last_status_code"]) == (
+            "pending", 1, 500)
         retried = client.post(f"{base}/deliveries/{logged['id']}/retry", headers=auth)
         assert retried.status_code == 202
         deliver(clock)  # due now, not after the schedule's delay
@@ -175,7 +185,8 @@ def test_rotation_signs_with_both_secrets_for_a_day(client, people, clock):
 
     with database.connection_context():
         row = Webhook.get_by_id(hook["id"])
-    assert row.signing_secrets(clock.now + timedelta(hours=23)) == [rotated["secret"], hook["secret"]]
+    both = [rotated["secret"], hook["secret"]]
+    assert row.signing_secrets(clock.now + timedelta(hours=23)) == both
     assert row.signing_secrets(clock.now + timedelta(hours=25)) == [rotated["secret"]]
 
 
@@ -245,7 +256,8 @@ def test_production_connects_to_the_checked_address_with_the_name_kept():
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler), follow_redirects=False)
     sender = HttpSender(allow_private=False, resolver=resolver_to("93.184.216.34"), client=client)
-    outcome = asyncio.run(sender("https://hooks.example.com:8443/in?x=1", {"webhook-id": "evt_1"}, b"{}"))
+    outcome = asyncio.run(sender("https://hooks.example.com:8443/in?x=1",
+                                 {"webhook-id": "evt_1"}, b"{}"))
     assert outcome.ok
     [request] = seen
     assert str(request.url) == "https://93.184.216.34:8443/in?x=1"
@@ -287,3 +299,47 @@ def test_interviews_deliver_sends_what_is_due(client, people, database_url):
         [body] = receiver.verified(hook["secret"])
     assert body["type"] == "interview.created"
     assert [r.status for r in rows(hook["id"])] == ["delivered"]
+
+
+QUERY_SECRET = "query-secret-4f1c9e"  # a credential in a receiver's URL, as some receivers want
+OUR_LOGGERS = ("interviews", "uvicorn.")  # our lines and the server's own (start, stop, access)
+
+
+def our_lines(text: str) -> list[dict]:
+    """Every line written: JSON from our loggers only, and no query secret in any."""
+    assert QUERY_SECRET not in text
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert all(line["logger"].startswith(OUR_LOGGERS) for line in lines), lines
+    return lines
+
+
+def test_a_secret_in_a_webhook_query_never_reaches_the_logs(client, people, database_url,
+                                                            tmp_path):
+    """Real deliveries, by `interviews serve` and by `interviews deliver`, at debug level where
+    libraries say the most: the receiver gets its query; the logs never see it."""
+    env = {"INTERVIEWS_WEBHOOK_ALLOW_PRIVATE": "1", "INTERVIEWS_LOG_LEVEL": "debug"}
+    auth = people.auth(people.coordinator)
+    with Receiver() as receiver:
+        hook = subscribe(client, people, people.coordinator,
+                         url=f"{receiver.url}?token={QUERY_SECRET}")
+        with (tmp_path / "serve.log").open("w+b") as log, serving(
+                database_url, workers=1, env=env, stderr=log, options=("--access-log",)) as (
+                base, _):
+            assert httpx.post(base + "/api/v1/interviews", headers=auth,
+                              json=interview_body(people)).status_code == 200
+            httpx.get(f"{base}/api/v1/interviews?cursor={QUERY_SECRET}", headers=auth)
+            deadline = time.monotonic() + 30
+            while not receiver.requests and time.monotonic() < deadline:
+                time.sleep(0.05)
+            log.seek(0)
+            served = our_lines(log.read().decode())
+        book(client, people)
+        deliver_env = {**os.environ, "INTERVIEWS_DATABASE_URL": database_url, **env}
+        delivered = subprocess.run([sys.executable, "-m", "handlers.cli", "deliver", "--once"],
+                                   env=deliver_env, capture_output=True, text=True, timeout=60,
+                                   check=True)
+        assert receiver.paths == [f"/hook?token={QUERY_SECRET}"] * 2
+        receiver.verified(hook["secret"])
+    our_lines(delivered.stderr)
+    accessed = [line["event"] for line in served if line["logger"] == "uvicorn.access"]
+    assert any('"GET /api/v1/interviews HTTP/1.1" 400' in event for event in accessed), accessed

@@ -26,6 +26,7 @@ class Receiver:
         self.port = port or free_port()
         self.answer, self.delay = answer, delay
         self.requests: list[tuple[dict[str, str], bytes, float]] = []
+        self.paths: list[str] = []  # each request's path and query, as received
         self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
 
@@ -43,10 +44,13 @@ class Receiver:
                     n = len(receiver.requests)
                     receiver.requests.append(({k.lower(): v for k, v in self.headers.items()},
                                               body, time.time()))
+                    receiver.paths.append(self.path)
                 if receiver.delay:
                     time.sleep(receiver.delay)
                 answer = receiver.answer(n)
-                status, headers, content = answer if isinstance(answer, tuple) else (answer, {}, b"ok")
+                if not isinstance(answer, tuple):
+                    answer = (answer, {}, b"ok")
+                status, headers, content = answer
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)

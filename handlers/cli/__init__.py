@@ -26,7 +26,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> None:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     from handlers.platform import observability
 
-    observability.configure_logging(settings.log_level)
+    observability.configure_logging(settings.log_level, development=settings.env == "development")
 
     def remove_then_die(signum: int, _frame: object) -> None:
         # One process: uvicorn drains, puts this handler back and re-raises SIGTERM, which
@@ -52,11 +52,11 @@ def run_uvicorn(args: argparse.Namespace) -> None:
         port=args.port,
         workers=args.workers,
         loop="uvloop" if sys.platform != "win32" else "auto",
-        http="handlers.platform.server:Protocol",  # httptools, with header limits (handlers/platform/server.py)
+        http="handlers.platform.server:Protocol",  # httptools, with header limits
         timeout_keep_alive=5,
         timeout_graceful_shutdown=30,
         access_log=args.access_log,
-        log_config=None,  # our JSON lines (configure_logging), in every worker
+        log_config=None,  # our lines (configure_logging), in every worker
         proxy_headers=True,
     )
 
@@ -68,8 +68,11 @@ def deliver(args: argparse.Namespace, settings: Settings) -> None:
 
     from db import outbox
     from handlers.outbound.delivery import deliverer_for
+    from handlers.platform import observability
     from handlers.wire import present
 
+    # As `serve`: ours only; JSON unless developing in a terminal
+    observability.configure_logging(settings.log_level, development=settings.env == "development")
     outbox.present_interview = present.interview
     open_database(settings.database_url, max_connections=4)
 

@@ -106,7 +106,7 @@ async def delivering(settings: Settings):
 def create_app(settings: Settings | None = None) -> AsyncApp:
     """Build the ASGI app for `settings` (from the environment when not given)."""
     settings = settings or Settings.from_env()
-    observability.configure_logging(settings.log_level)
+    observability.configure_logging(settings.log_level, development=settings.env == "development")
     open_database(settings.database_url, max_connections=settings.threads + 8)
     auth.configure(settings)
     ssrf.configure(settings)

@@ -19,22 +19,41 @@ STATIC_HEADERS = [
 ]
 RAW_STATIC = [(name.encode(), value.encode()) for name, value in STATIC_HEADERS]
 REPLACED = frozenset({b"x-request-id", b"x-runtime"})
+# The documented endpoint's `vary: Accept, Origin`, on every response.
+VARY = (b"Accept", b"Origin")
 # The documented endpoint's exact types; added after response validation, which matches
 # media types without parameters.
 CHARSETS = {b"application/json": b"application/json; charset=utf-8",
             b"text/calendar": b"text/calendar; charset=utf-8"}
 
 
+def vary(values: list[bytes]) -> bytes:
+    """One Vary value: Accept and Origin, then each other name the response varies on, once."""
+    out = list(VARY)
+    seen = {name.lower() for name in out}
+    for value in values:
+        for name in value.split(b","):
+            name = name.strip()
+            if name and name.lower() not in seen:
+                seen.add(name.lower())
+                out.append(name)
+    return b", ".join(out)
+
+
 def shaped(headers, request_id: bytes, runtime: bytes) -> list[tuple[bytes, bytes]]:
-    """The response's raw headers with ours: static ones the response has not set, the
-    request id and runtime (replacing any), a charset on JSON and calendars. One pass over
-    the list (Starlette's MutableHeaders scans it again for every header set)."""
+    """The response's raw headers with ours: static ones the response has not set, one Vary
+    (see `vary`), the request id and runtime (replacing any), a charset on JSON and calendars.
+    One pass over the list (Starlette's MutableHeaders scans it again for every header set)."""
     out: list[tuple[bytes, bytes]] = []
     present = set()
+    varies: list[bytes] = []
     typed = False
     for name, value in headers:
         lowered = name.lower()
         if lowered in REPLACED:
+            continue
+        if lowered == b"vary":
+            varies.append(value)
             continue
         if lowered == b"content-type":
             if typed:
@@ -46,13 +65,15 @@ def shaped(headers, request_id: bytes, runtime: bytes) -> list[tuple[bytes, byte
     for name, value in RAW_STATIC:
         if name not in present:
             out.append((name, value))
+    out.append((b"vary", vary(varies)))
     out.append((b"x-request-id", request_id))
     out.append((b"x-runtime", runtime))
     return out
 
 
 class ResponseHeadersMiddleware:
-    """Request id, runtime and security headers on every response (limits: handlers.platform.limits)."""
+    """Request id, runtime, Vary and security headers on every response (limits:
+    handlers.platform.limits)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

@@ -8,6 +8,7 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import IO
@@ -30,10 +31,12 @@ REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 class RequestLog:
     """The request line: the JSON structlog would render (same keys, same order), without its
-    processor chain per request. Written and flushed at once, like structlog's WriteLogger."""
+    processor chain per request. Written and flushed at once, like structlog's WriteLogger.
+    `render` turns the fields into the line: JSON, or structlog's console renderer."""
 
-    def __init__(self, stream: IO[str], enabled: bool) -> None:
-        self.stream, self.enabled = stream, enabled
+    def __init__(self, stream: IO[str], enabled: bool,
+                 render: Callable[[dict], str] = json.dumps) -> None:
+        self.stream, self.enabled, self.render = stream, enabled, render
         self.lock = threading.Lock()
 
     def __call__(self, fields: dict) -> None:
@@ -42,7 +45,7 @@ class RequestLog:
         fields["event"] = "request"
         fields["level"] = "info"
         fields["timestamp"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-        line = json.dumps(fields) + "\n"
+        line = self.render(fields) + "\n"
         with self.lock:
             self.stream.write(line)
             self.stream.flush()
@@ -63,6 +66,25 @@ def loggable_path(path: str) -> str:
 
 # --- logs ----------------------------------------------------------------------------------
 
+# Loggers whose lines are ours: the service's and the server's (start, stop, opt-in access
+# log). Any other library is heard from WARNING only: httpx logs each webhook URL, query
+# string included, at INFO; peewee each query's parameters at DEBUG; Connexion each refused
+# token at INFO.
+OWN_LOGGERS = ("interviews", "uvicorn.")
+
+
+class OwnLines(logging.Filter):
+    """Our lines at the configured level, other libraries' warnings and errors; no query
+    string (nor a calendar feed token) in uvicorn's access lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "uvicorn.access" and isinstance(record.args, tuple):
+            record.args = tuple(loggable_path(arg.split("?", 1)[0])
+                                if isinstance(arg, str) and arg.startswith("/") else arg
+                                for arg in record.args)
+        return record.levelno >= logging.WARNING or record.name.startswith(OWN_LOGGERS)
+
+
 def add_request_id(_logger: object, _name: str, event: dict) -> dict:
     """The id of the request being answered, on every line logged while answering it."""
     request_id = REQUEST_ID.get()
@@ -71,15 +93,19 @@ def add_request_id(_logger: object, _name: str, event: dict) -> dict:
     return event
 
 
-def configure_logging(level: str = "info", stream: IO[str] | None = None) -> None:
-    """Every log record (ours, Connexion's, uvicorn's) as one JSON line on `stream` (stderr).
+def configure_logging(level: str = "info", stream: IO[str] | None = None,
+                      development: bool = False) -> None:
+    """Our log records (and other libraries' warnings: see `OwnLines`) as one JSON line each
+    on `stream` (stderr); in development, when `stream` is a terminal, as structlog's
+    readable console lines instead (a pipe, a file or production: JSON).
 
     Idempotent: a second call replaces the handler. Records carry the request id of the
     request that logged them; tracebacks are text, never local variables. Request lines take
-    a shorter path (`RequestLog`: JSON straight to the stream, no stdlib record): they are the many.
+    a shorter path (`RequestLog`: straight to the stream, no stdlib record): they are the many.
     """
     global request_log
     stream = stream or sys.stderr
+    readable = development and stream.isatty()
     shared = [
         add_request_id,
         structlog.stdlib.add_log_level,
@@ -93,23 +119,27 @@ def configure_logging(level: str = "info", stream: IO[str] | None = None) -> Non
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
+    console = structlog.dev.ConsoleRenderer()  # renders tracebacks itself
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(),
+            *([console] if readable else [structlog.processors.format_exc_info,
+                                          structlog.processors.JSONRenderer()]),
         ],
     )
     handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
-    handler.set_name("interviews-json")
+    handler.addFilter(OwnLines())
+    handler.set_name("interviews-lines")
     root = logging.getLogger()
-    root.handlers = [h for h in root.handlers if h.get_name() != "interviews-json"] + [handler]
+    root.handlers = [h for h in root.handlers if h.get_name() != "interviews-lines"] + [handler]
     root.setLevel(level.upper())
-    # Connexion logs every refused token and validation detail at INFO: not request lines.
+    # OwnLines would drop them anyway; this way Connexion's per-request INFO records (each
+    # refused token, each validation detail) are not even built.
     logging.getLogger("connexion").setLevel(max(root.level, logging.WARNING))
-    request_log = RequestLog(stream, root.level <= logging.INFO)
+    render = (lambda fields: console(None, "info", fields)) if readable else json.dumps
+    request_log = RequestLog(stream, root.level <= logging.INFO, render)
 
 
 # --- middleware ----------------------------------------------------------------------------

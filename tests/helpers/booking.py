@@ -34,9 +34,11 @@ def interview_body(people: People, start: str | None = None, end: str | None = N
     return {"interview": fields}
 
 
-def book(client, people: People, start: str | None = None, end: str | None = None, **overrides) -> dict:
+def book(client, people: People, start: str | None = None, end: str | None = None,
+         **overrides) -> dict:
     """Create an interview through the API as the coordinator; return its JSON."""
-    response = client.post("/api/v1/interviews", json=interview_body(people, start, end, **overrides),
+    response = client.post("/api/v1/interviews",
+                           json=interview_body(people, start, end, **overrides),
                            headers=people.auth(people.coordinator))
     assert response.status_code == 200, response.text
     return response.json()["interview"]
@@ -64,7 +66,8 @@ def bring_to(client, people: People, interview: dict, status: str) -> dict:
         "no_show": [("confirm", people.driver), ("no_show", people.interviewer)],
     }[status]
     for action, who in steps:
-        response = client.post(f"/api/v1/interviews/{interview['id']}/{action}", headers=people.auth(who))
+        response = client.post(f"/api/v1/interviews/{interview['id']}/{action}",
+                               headers=people.auth(who))
         assert response.status_code == 200, response.text
         interview = response.json()["interview"]
     return interview

@@ -19,8 +19,8 @@ def make_user(role: str, **fields) -> User:
     from db.models import database
 
     with database.connection_context():
-        return User.create(id=next(ids), title=fields.pop("title", f"{role} {uuid.uuid4().hex[:6]}"),
-                           role=role, **fields)
+        title = fields.pop("title", f"{role} {uuid.uuid4().hex[:6]}")
+        return User.create(id=next(ids), title=title, role=role, **fields)
 
 
 def make_interviewee(driver: User, **fields) -> Interviewee:

@@ -35,17 +35,18 @@ def backend_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield server.rsplit("/", 1)[0] + "/" + name
     finally:
         with psycopg.connect(server, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+                          .format(sql.Identifier(name)))
 
 
 @contextlib.contextmanager
 def serving(database_url: str, workers: int = 2, ready_path: str = "/readyz",
-            env: dict[str, str] | None = None, stderr=None):
+            env: dict[str, str] | None = None, stderr=None, options: tuple[str, ...] = ()):
     """Run `interviews serve` on a free port; yield (base URL, process); stop it after.
 
-    `env` adds to (or overrides) the server's environment. Its log lines (one a request) go
-    to `stderr`, a file, or a temporary file when not given: never a pipe nobody reads,
-    which would stall the server once full."""
+    `env` adds to (or overrides) the server's environment, `options` to its command line.
+    Its log lines (one a request) go to `stderr`, a file, or a temporary file when not given:
+    never a pipe nobody reads, which would stall the server once full."""
     log_file = stderr or tempfile.TemporaryFile()  # noqa: SIM115 (closed at the end)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -53,7 +54,8 @@ def serving(database_url: str, workers: int = 2, ready_path: str = "/readyz",
     env = {**os.environ, "INTERVIEWS_DATABASE_URL": database_url, "INTERVIEWS_JWT_SECRET": SECRET,
            "INTERVIEWS_ENV": "production", **(env or {})}
     process = subprocess.Popen(
-        [sys.executable, "-m", "handlers.cli", "serve", "--port", str(port), "--workers", str(workers)],
+        [sys.executable, "-m", "handlers.cli", "serve", "--port", str(port),
+         "--workers", str(workers), *options],
         env=env, stdout=subprocess.DEVNULL, stderr=log_file,
     )
     base = f"http://127.0.0.1:{port}"
