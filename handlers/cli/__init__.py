@@ -11,7 +11,7 @@ from db import migrate, open_database
 from db.people import PeopleFileError, import_people
 from handlers.cli import demo
 from handlers.platform import auth
-from handlers.platform.settings import Settings, SettingsError
+from handlers.platform.settings import Settings, SettingsError, process_settings
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> None:
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     try:
-        settings = Settings.from_env()
+        settings = process_settings()  # the same instance `serve`'s app and protocol use
     except SettingsError as error:
         parser.exit(2, f"interviews: {error}\n")
     if args.command == "serve":

@@ -27,7 +27,7 @@ from handlers.platform.idempotency import idempotent
 from handlers.platform.limits import RequestLimitsMiddleware
 from handlers.platform.openapi_document import OpenAPIDocumentMiddleware
 from handlers.platform.ratelimit import RateLimitMiddleware
-from handlers.platform.settings import Settings
+from handlers.platform.settings import Settings, process_settings
 from handlers.wire import present
 
 SPEC = Path(__file__).resolve().parents[2] / "openapi.yaml"
@@ -104,8 +104,8 @@ async def delivering(settings: Settings):
 
 
 def create_app(settings: Settings | None = None) -> AsyncApp:
-    """Build the ASGI app for `settings` (from the environment when not given)."""
-    settings = settings or Settings.from_env()
+    """Build the ASGI app for `settings` (the process's, from the environment, when not given)."""
+    settings = settings or process_settings()
     observability.configure_logging(settings.log_level)
     open_database(settings.database_url, max_connections=settings.threads + 8)
     auth.configure(settings)
@@ -155,5 +155,5 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
 
 
 def asgi() -> AsyncApp:
-    """Entry point for `uvicorn --factory`: settings from the environment."""
-    return create_app()
+    """Entry point for `uvicorn --factory`: the process's settings, from the environment."""
+    return create_app(process_settings())

@@ -1,6 +1,7 @@
 """Settings: read once from the environment, typed, and refused when unsafe."""
 from __future__ import annotations
 
+import functools
 import os
 import re
 import secrets
@@ -112,6 +113,13 @@ class Settings:
                 raise SettingsError("INTERVIEWS_JWT_SECRET is required outside development")
             values["jwt_secret"] = development_secret()
         return cls(**{k: v for k, v in values.items() if v is not None})
+
+
+@functools.cache
+def process_settings() -> Settings:
+    """This process's settings: read from the environment on first use, then the same instance
+    for everyone who asks (the command line, the factory's `asgi()`, the server protocol)."""
+    return Settings.from_env()
 
 
 def development_secret(path: Path = DEVELOPMENT_SECRET_FILE) -> str:
