@@ -83,6 +83,22 @@ def test_a_bad_token_is_counted_by_address(limited, people: People):
     assert limited.get("/api/v1/me", headers=people.auth(people.other_driver)).status_code == 200
 
 
+def test_the_limiter_and_the_bearer_check_share_one_verification(limited, people: People,
+                                                                 monkeypatch):
+    """One cache of verified tokens: a token costs one HMAC for both, a bad one too."""
+    from handlers.platform import auth
+
+    calls = []
+    real = auth.jwt.decode
+    monkeypatch.setattr(auth.jwt, "decode", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    auth._remembered.clear()
+    good = people.auth(people.interviewer)
+    bad = {"Authorization": "Bearer not.a.token"}
+    assert [limited.get("/api/v1/me", headers=good).status_code for _ in range(2)] == [200, 200]
+    assert [limited.get("/api/v1/me", headers=bad).status_code for _ in range(2)] == [401, 401]
+    assert calls == [good["Authorization"][7:], "not.a.token"]
+
+
 def test_probes_metrics_and_the_spec_are_not_counted(limited):
     for _ in range(5):
         for path in ("/healthz", "/readyz", "/api/v1/openapi.json"):
