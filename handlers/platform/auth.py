@@ -49,8 +49,8 @@ def verified(token: str, settings: Settings) -> dict | Refusal:
     return claims
 
 
-def decode(token: str, settings: Settings) -> dict:
-    """The claims of a valid token naming a user id; raises jwt.InvalidTokenError otherwise.
+def remembered(token: str, settings: Settings) -> dict | Refusal:
+    """The claims of a valid token naming a user id, or why it is refused.
 
     The one cache of verified tokens, asked by the bearer check and the rate limiter: a
     bounded LRU keyed by the exact token and the secret, audience and issuer it was checked
@@ -77,7 +77,14 @@ def decode(token: str, settings: Settings) -> dict:
     elif isinstance(answer, dict) and int(answer["exp"]) <= time.time():
         with _remembered_lock:
             _remembered.pop(key, None)
-        raise jwt.ExpiredSignatureError("Signature has expired")  # PyJWT's words
+        return jwt.ExpiredSignatureError, ("Signature has expired",)  # PyJWT's words
+    return answer
+
+
+def decode(token: str, settings: Settings) -> dict:
+    """The claims of a valid token naming a user id; raises jwt.InvalidTokenError otherwise
+    (see `remembered`)."""
+    answer = remembered(token, settings)
     if isinstance(answer, tuple):
         error, args = answer
         raise error(*args)
@@ -86,10 +93,8 @@ def decode(token: str, settings: Settings) -> dict:
 
 def subject(token: str, settings: Settings) -> str | None:
     """The user id a valid token names; None for any other (the rate limiter's question)."""
-    try:
-        return decode(token, settings)["sub"]
-    except jwt.InvalidTokenError:
-        return None
+    answer = remembered(token, settings)
+    return None if isinstance(answer, tuple) else answer["sub"]
 
 
 def verify_token(token: str) -> dict:
