@@ -7,6 +7,10 @@
   simply closed). Idle keep-alive connections close after uvicorn's 5 s as before.
 - A request the parser refuses (malformed request line or header) is 400 problem+json
   with the security headers, not uvicorn's text/plain.
+
+It leans on uvicorn's private HttpToolsProtocol (its callbacks, `loop`, `transport`, `cycle`,
+`server_state`, STATUS_LINE): pyproject.toml holds uvicorn to the versions that was checked
+in, and tests/test_pinned_internals.py names what changed when an upgrade breaks it.
 """
 from __future__ import annotations
 
