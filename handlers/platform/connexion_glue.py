@@ -534,11 +534,10 @@ class MediaTypesOnce:
 
     def validate_mime_type(self, mime_type: str) -> None:
         accepted = self.__dict__.setdefault("_accepted_mime_types", set())
-        lowered = mime_type.lower()  # stock compares lower-cased too
-        if lowered not in accepted:
+        if mime_type not in accepted:
             super().validate_mime_type(mime_type)  # type: ignore[misc]
             if len(accepted) < MAX_ACCEPTED:
-                accepted.add(lowered)
+                accepted.add(mime_type)
 
 
 class RequestValidation(MediaTypesOnce, RequestValidationOperation):
