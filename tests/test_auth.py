@@ -43,6 +43,10 @@ def test_issued_token_is_accepted(client, people, settings):
     assert get_me(client, f"Bearer {issue_token(settings, people.driver.id)}").status_code == 200
 
 
+def signed(claims: dict) -> str:
+    return "Bearer " + jwt.encode(claims, SECRET, algorithm="HS256")
+
+
 def refused_tokens(user_id: int) -> dict[str, str | None]:
     now = int(time.time())
     good = claims_for(user_id)
@@ -52,16 +56,17 @@ def refused_tokens(user_id: int) -> dict[str, str | None]:
         "malformed": "Bearer not.a.token",
         "alg none": "Bearer " + b64({"alg": "none", "typ": "JWT"}) + "." + b64(good) + ".",
         "another algorithm": "Bearer " + jwt.encode(good, SECRET * 2, algorithm="HS512"),
-        "wrong signature": "Bearer " + jwt.encode(good, "another-secret-that-is-long-enough-too", algorithm="HS256"),
-        "expired": "Bearer " + jwt.encode(claims_for(user_id, exp=now - 10), SECRET, algorithm="HS256"),
-        "nbf in the future": "Bearer " + jwt.encode(claims_for(user_id, nbf=now + 600), SECRET, algorithm="HS256"),
-        "missing exp": "Bearer " + jwt.encode(claims_for(user_id, exp=DROP), SECRET, algorithm="HS256"),
-        "missing iat": "Bearer " + jwt.encode(claims_for(user_id, iat=DROP), SECRET, algorithm="HS256"),
-        "missing sub": "Bearer " + jwt.encode(claims_for(user_id, sub=DROP), SECRET, algorithm="HS256"),
-        "missing jti": "Bearer " + jwt.encode(claims_for(user_id, jti=DROP), SECRET, algorithm="HS256"),
-        "non-string sub": "Bearer " + jwt.encode(claims_for(user_id, sub=user_id), SECRET, algorithm="HS256"),
-        "non-numeric sub": "Bearer " + jwt.encode(claims_for(user_id, sub="abc"), SECRET, algorithm="HS256"),
-        "unknown user": "Bearer " + jwt.encode(claims_for(9007199254740991), SECRET, algorithm="HS256"),
+        "wrong signature": "Bearer " + jwt.encode(
+            good, "another-secret-that-is-long-enough-too", algorithm="HS256"),
+        "expired": signed(claims_for(user_id, exp=now - 10)),
+        "nbf in the future": signed(claims_for(user_id, nbf=now + 600)),
+        "missing exp": signed(claims_for(user_id, exp=DROP)),
+        "missing iat": signed(claims_for(user_id, iat=DROP)),
+        "missing sub": signed(claims_for(user_id, sub=DROP)),
+        "missing jti": signed(claims_for(user_id, jti=DROP)),
+        "non-string sub": signed(claims_for(user_id, sub=user_id)),
+        "non-numeric sub": signed(claims_for(user_id, sub="abc")),
+        "unknown user": signed(claims_for(9007199254740991)),
     }
 
 
@@ -113,7 +118,7 @@ def test_development_runs_without_a_secret(tmp_path, monkeypatch):
     assert Settings.from_env({}).env == "development"
 
 
-# --- verified and refused tokens remembered (handlers.platform.auth.decode) ----------------------------
+# --- verified and refused tokens remembered (handlers.platform.auth.remembered) ----------------
 
 @pytest.fixture
 def jwt_calls(monkeypatch):

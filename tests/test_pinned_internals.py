@@ -57,7 +57,8 @@ class Transport(asyncio.Transport):
         self.closed = False
 
     def get_extra_info(self, name, default=None):
-        return {"peername": ("127.0.0.1", 50000), "sockname": ("127.0.0.1", 8080)}.get(name, default)
+        addresses = {"peername": ("127.0.0.1", 50000), "sockname": ("127.0.0.1", 8080)}
+        return addresses.get(name, default)
 
     def write(self, data: bytes) -> None:
         self.written.append(data)

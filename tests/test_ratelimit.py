@@ -32,7 +32,8 @@ def redis_or_skip() -> None:
             assert sock.recv(16).startswith(b"+PONG"), "not a Redis server"
     except (OSError, AssertionError) as error:
         if os.environ.get("INTERVIEWS_TEST_REQUIRE_ALL") == "1":
-            pytest.fail(f"Redis at {REDIS_URL} is required (INTERVIEWS_TEST_REQUIRE_ALL=1): {error}")
+            pytest.fail(
+                f"Redis at {REDIS_URL} is required (INTERVIEWS_TEST_REQUIRE_ALL=1): {error}")
         pytest.skip(f"Redis at {REDIS_URL} is not reachable: {error}")
 
 
@@ -78,7 +79,8 @@ def test_errors_are_counted_and_carry_the_headers(limited, people: People):
 
 def test_a_bad_token_is_counted_by_address(limited, people: People):
     forged = {"Authorization": "Bearer not.a.token"}
-    assert [limited.get("/api/v1/me", headers=forged).status_code for _ in range(4)] == [401] * 3 + [429]
+    answers = [limited.get("/api/v1/me", headers=forged).status_code for _ in range(4)]
+    assert answers == [401] * 3 + [429]
     # The address is spent, the user is not: a valid token still gets through.
     assert limited.get("/api/v1/me", headers=people.auth(people.other_driver)).status_code == 200
 
@@ -160,14 +162,16 @@ def test_unreachable_redis_lets_requests_through(settings: Settings):
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    limiter = RateLimitMiddleware(ok, replace(settings, rate_limit="1/minute", redis_url="redis://127.0.0.1:9/0"))
+    limiter = RateLimitMiddleware(
+        ok, replace(settings, rate_limit="1/minute", redis_url="redis://127.0.0.1:9/0"))
     seen = []
 
     async def send(message):
         seen.append(message)
 
     started = time.monotonic()
-    asyncio.run(limiter({"type": "http", "path": "/api/v1/me", "headers": [], "client": None}, None, send))
+    scope = {"type": "http", "path": "/api/v1/me", "headers": [], "client": None}
+    asyncio.run(limiter(scope, None, send))
     assert seen[0]["status"] == 204 and time.monotonic() - started < 10
 
 

@@ -52,7 +52,8 @@ def run_uvicorn(args: argparse.Namespace) -> None:
         port=args.port,
         workers=args.workers,
         loop="uvloop" if sys.platform != "win32" else "auto",
-        http="handlers.platform.server:Protocol",  # httptools, with header limits (handlers/platform/server.py)
+        # httptools, with header limits (handlers/platform/server.py)
+        http="handlers.platform.server:Protocol",
         timeout_keep_alive=5,
         timeout_graceful_shutdown=30,
         access_log=args.access_log,

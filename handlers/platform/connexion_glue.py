@@ -397,7 +397,8 @@ def ascii_integers(parameters: dict, scope: dict) -> None:
         raise not_ascii_integer(path_ids[0]["name"], signed.group(1))
     integers = {p["name"] for p in parameters.get("query", ()) if is_integer(p)}
     if integers and scope.get("query_string"):
-        for name, value in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
+        query = scope["query_string"].decode("latin-1")
+        for name, value in parse_qsl(query, keep_blank_values=True):
             if name in integers and not ASCII_INTEGER.fullmatch(value):
                 raise not_ascii_integer(name, value)
 class RememberedMediaTypes(MediaTypeDict):
