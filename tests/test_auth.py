@@ -32,6 +32,10 @@ def test_issued_token_is_accepted(client, people, settings):
     assert get_me(client, f"Bearer {issue_token(settings, people.driver.id)}").status_code == 200
 
 
+def signed(claims: dict) -> str:
+    return "Bearer " + jwt.encode(claims, SECRET, algorithm="HS256")
+
+
 def refused_tokens(user_id: int) -> dict[str, str | None]:
     now = int(time.time())
     good = claims_for(user_id)
@@ -41,16 +45,17 @@ def refused_tokens(user_id: int) -> dict[str, str | None]:
         "malformed": "Bearer not.a.token",
         "alg none": "Bearer " + b64({"alg": "none", "typ": "JWT"}) + "." + b64(good) + ".",
         "another algorithm": "Bearer " + jwt.encode(good, SECRET * 2, algorithm="HS512"),
-        "wrong signature": "Bearer " + jwt.encode(good, "another-secret-that-is-long-enough-too", algorithm="HS256"),
-        "expired": "Bearer " + jwt.encode(claims_for(user_id, exp=now - 10), SECRET, algorithm="HS256"),
-        "nbf in the future": "Bearer " + jwt.encode(claims_for(user_id, nbf=now + 600), SECRET, algorithm="HS256"),
-        "missing exp": "Bearer " + jwt.encode(claims_for(user_id, exp=DROP), SECRET, algorithm="HS256"),
-        "missing iat": "Bearer " + jwt.encode(claims_for(user_id, iat=DROP), SECRET, algorithm="HS256"),
-        "missing sub": "Bearer " + jwt.encode(claims_for(user_id, sub=DROP), SECRET, algorithm="HS256"),
-        "missing jti": "Bearer " + jwt.encode(claims_for(user_id, jti=DROP), SECRET, algorithm="HS256"),
-        "non-string sub": "Bearer " + jwt.encode(claims_for(user_id, sub=user_id), SECRET, algorithm="HS256"),
-        "non-numeric sub": "Bearer " + jwt.encode(claims_for(user_id, sub="abc"), SECRET, algorithm="HS256"),
-        "unknown user": "Bearer " + jwt.encode(claims_for(9007199254740991), SECRET, algorithm="HS256"),
+        "wrong signature": "Bearer " + jwt.encode(
+            good, "another-secret-that-is-long-enough-too", algorithm="HS256"),
+        "expired": signed(claims_for(user_id, exp=now - 10)),
+        "nbf in the future": signed(claims_for(user_id, nbf=now + 600)),
+        "missing exp": signed(claims_for(user_id, exp=DROP)),
+        "missing iat": signed(claims_for(user_id, iat=DROP)),
+        "missing sub": signed(claims_for(user_id, sub=DROP)),
+        "missing jti": signed(claims_for(user_id, jti=DROP)),
+        "non-string sub": signed(claims_for(user_id, sub=user_id)),
+        "non-numeric sub": signed(claims_for(user_id, sub="abc")),
+        "unknown user": signed(claims_for(9007199254740991)),
     }
 
 
@@ -102,7 +107,7 @@ def test_development_runs_without_a_secret(tmp_path, monkeypatch):
     assert Settings.from_env({}).env == "development"
 
 
-# --- verified tokens remembered (handlers.platform.auth.decode) ---------------------------------------
+# --- verified and refused tokens remembered (handlers.platform.auth.remembered) ----------------
 
 @pytest.fixture
 def jwt_calls(monkeypatch):
@@ -112,7 +117,7 @@ def jwt_calls(monkeypatch):
     calls = []
     real = auth.jwt.decode
     monkeypatch.setattr(auth.jwt, "decode", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
-    auth._verified.clear()
+    auth._remembered.clear()
     return calls
 
 
@@ -142,12 +147,55 @@ def test_a_remembered_token_is_refused_once_expired(client, people, jwt_calls, m
     assert jwt_calls.count(token) == 2
 
 
-def test_refusals_are_never_remembered(client, people, jwt_calls):
+def test_refusals_are_remembered_and_answered_alike(client, people, jwt_calls):
+    """A flood of one bad token costs one HMAC."""
     token = jwt.encode(claims_for(people.coordinator.id), "another-secret-that-is-long-enough-too",
+                       algorithm="HS256")
+    answers = [get_me(client, f"Bearer {token}") for _ in range(3)]
+    assert {a.status_code for a in answers} == {401}
+    assert len({a.json()["detail"] for a in answers}) == 1
+    assert answers[0].json()["detail"] == "invalid token: Signature verification failed"
+    assert jwt_calls.count(token) == 1
+
+
+@pytest.mark.parametrize("sub", ["abc", 7, "²"])
+def test_a_sub_that_is_not_a_user_id_is_refused_and_remembered(people, jwt_calls, sub):
+    import jwt as pyjwt
+
+    from handlers.platform import auth
+
+    settings = Settings(jwt_secret=SECRET)
+    token = jwt.encode(claims_for(people.driver.id, sub=sub), SECRET, algorithm="HS256")
+    for _ in range(2):
+        with pytest.raises(pyjwt.exceptions.InvalidSubjectError):
+            auth.decode(token, settings)
+        assert auth.subject(token, settings) is None
+    assert jwt_calls.count(token) == 1
+
+
+def test_a_token_not_yet_valid_is_not_remembered(client, people, jwt_calls):
+    """Time makes it valid; only our secret can sign one, so no flood of them is cheap to make."""
+    token = jwt.encode(claims_for(people.coordinator.id, nbf=int(time.time()) + 600), SECRET,
                        algorithm="HS256")
     for _ in range(2):
         assert get_me(client, f"Bearer {token}").status_code == 401
     assert jwt_calls.count(token) == 2
+
+
+def test_a_remembered_refusal_is_raised_anew(people, jwt_calls):
+    import jwt as pyjwt
+
+    from handlers.platform import auth
+
+    settings = Settings(jwt_secret=SECRET)
+    token = jwt.encode(claims_for(people.driver.id, jti=DROP), SECRET, algorithm="HS256")
+    errors = []
+    for _ in range(2):
+        with pytest.raises(pyjwt.MissingRequiredClaimError) as caught:
+            auth.decode(token, settings)
+        errors.append(caught.value)
+    assert errors[0] is not errors[1] and str(errors[1]) == 'Token is missing the "jti" claim'
+    assert errors[1].claim == "jti"
 
 
 def test_a_token_remembered_under_one_secret_never_passes_another(people, jwt_calls):
@@ -171,11 +219,11 @@ def test_a_token_remembered_under_one_secret_never_passes_another(people, jwt_ca
 def test_the_remembered_tokens_are_bounded(people, jwt_calls, monkeypatch):
     from handlers.platform import auth
 
-    monkeypatch.setattr(auth, "VERIFIED_MAX", 3)
+    monkeypatch.setattr(auth, "REMEMBERED_MAX", 3)
     settings = Settings(jwt_secret=SECRET)
     tokens = [issue_token(settings, people.driver.id) for _ in range(5)]
     for token in tokens:
         auth.decode(token, settings)
-    assert len(auth._verified) == 3
+    assert len(auth._remembered) == 3
     auth.decode(tokens[0], settings)  # the oldest was dropped: verified again
     assert jwt_calls.count(tokens[0]) == 2

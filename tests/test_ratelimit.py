@@ -33,7 +33,8 @@ def redis_or_skip() -> None:
             assert sock.recv(16).startswith(b"+PONG"), "not a Redis server"
     except (OSError, AssertionError) as error:
         if os.environ.get("INTERVIEWS_TEST_REQUIRE_ALL") == "1":
-            pytest.fail(f"Redis at {REDIS_URL} is required (INTERVIEWS_TEST_REQUIRE_ALL=1): {error}")
+            pytest.fail(
+                f"Redis at {REDIS_URL} is required (INTERVIEWS_TEST_REQUIRE_ALL=1): {error}")
         pytest.skip(f"Redis at {REDIS_URL} is not reachable: {error}")
 
 
@@ -79,9 +80,26 @@ def test_errors_are_counted_and_carry_the_headers(limited, people: People):
 
 def test_a_bad_token_is_counted_by_address(limited, people: People):
     forged = {"Authorization": "Bearer not.a.token"}
-    assert [limited.get("/api/v1/me", headers=forged).status_code for _ in range(4)] == [401] * 3 + [429]
+    answers = [limited.get("/api/v1/me", headers=forged).status_code for _ in range(4)]
+    assert answers == [401] * 3 + [429]
     # The address is spent, the user is not: a valid token still gets through.
     assert limited.get("/api/v1/me", headers=people.auth(people.other_driver)).status_code == 200
+
+
+def test_the_limiter_and_the_bearer_check_share_one_verification(limited, people: People,
+                                                                 monkeypatch):
+    """One cache of verified tokens: a token costs one HMAC for both, a bad one too."""
+    from handlers.platform import auth
+
+    calls = []
+    real = auth.jwt.decode
+    monkeypatch.setattr(auth.jwt, "decode", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    auth._remembered.clear()
+    good = people.auth(people.interviewer)
+    bad = {"Authorization": "Bearer not.a.token"}
+    assert [limited.get("/api/v1/me", headers=good).status_code for _ in range(2)] == [200, 200]
+    assert [limited.get("/api/v1/me", headers=bad).status_code for _ in range(2)] == [401, 401]
+    assert calls == [good["Authorization"][7:], "not.a.token"]
 
 
 def test_probes_metrics_and_the_spec_are_not_counted(limited):
@@ -145,14 +163,16 @@ def test_unreachable_redis_lets_requests_through(settings: Settings):
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    limiter = RateLimitMiddleware(ok, replace(settings, rate_limit="1/minute", redis_url="redis://127.0.0.1:9/0"))
+    limiter = RateLimitMiddleware(
+        ok, replace(settings, rate_limit="1/minute", redis_url="redis://127.0.0.1:9/0"))
     seen = []
 
     async def send(message):
         seen.append(message)
 
     started = time.monotonic()
-    asyncio.run(limiter({"type": "http", "path": "/api/v1/me", "headers": [], "client": None}, None, send))
+    scope = {"type": "http", "path": "/api/v1/me", "headers": [], "client": None}
+    asyncio.run(limiter(scope, None, send))
     assert seen[0]["status"] == 204 and time.monotonic() - started < 10
 
 

@@ -28,11 +28,27 @@ SOON = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(
 hours = itertools.count()
 
 
+def created_events(client, headers) -> list[dict]:
+    """Every `interview.created` event of the caller's change feed, page after page."""
+    events, after = [], None
+    while True:
+        page = client.get("/api/v1/events", params={"type": "interview.created", "limit": 100,
+                                                     **({"after": after} if after else {})},
+                          headers=headers).json()
+        events += page["events"]
+        if len(page["events"]) < 100:
+            return events
+        after = page["next_cursor"]
+
+
 def sightings(client, people, who, interview_id: int, hook_id: int, feed_url: str) -> dict:
     """Where `who` finds the interview: each surface answers True or False."""
     headers = people.auth(who)
-    listed = client.get("/api/v1/interviews?limit=100", headers=headers).json()["interviews"]
-    feed = client.get("/api/v1/events?limit=100", headers=headers).json()["events"]
+    shown = client.get(f"/api/v1/interviews/{interview_id}", headers=people.auth(people.coordinator))
+    start_at = shown.json()["interview"]["start_at"]
+    listed = client.get("/api/v1/interviews", params={"start_from": start_at, "limit": 100},
+                        headers=headers).json()["interviews"]
+    feed = created_events(client, headers)
     from db.models import database
 
     with database.connection_context():

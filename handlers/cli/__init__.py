@@ -11,7 +11,7 @@ from db import migrate, open_database
 from db.people import PeopleFileError, import_people
 from handlers.cli import demo
 from handlers.platform import auth
-from handlers.platform.settings import Settings, SettingsError
+from handlers.platform.settings import Settings, SettingsError, process_settings
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> None:
@@ -52,7 +52,8 @@ def run_uvicorn(args: argparse.Namespace) -> None:
         port=args.port,
         workers=args.workers,
         loop="uvloop" if sys.platform != "win32" else "auto",
-        http="handlers.platform.server:Protocol",  # httptools, with header limits
+        # httptools, with header limits (handlers/platform/server.py)
+        http="handlers.platform.server:Protocol",
         timeout_keep_alive=5,
         timeout_graceful_shutdown=30,
         access_log=args.access_log,
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     try:
-        settings = Settings.from_env()
+        settings = process_settings()  # the same instance `serve`'s app and protocol use
     except SettingsError as error:
         parser.exit(2, f"interviews: {error}\n")
     if args.command == "serve":

@@ -7,12 +7,12 @@ import functools
 import importlib
 import re
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import anyio.to_thread
 import yaml
 from connexion import AsyncApp
-from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 
@@ -20,14 +20,14 @@ from db import open_database, outbox
 from db.models import database
 from handlers.outbound import delivery, ssrf
 from handlers.platform import auth, metrics, observability, problems
-from handlers.platform.connexion_glue import RememberingJsonifier, install, validator_map
+from handlers.platform.connexion_glue import RememberingJsonifier, pipeline, validator_map
 from handlers.platform.cors import CorsMiddleware, allowed_origins
 from handlers.platform.headers import ResponseHeadersMiddleware
 from handlers.platform.idempotency import idempotent
 from handlers.platform.limits import RequestLimitsMiddleware
 from handlers.platform.openapi_document import OpenAPIDocumentMiddleware
 from handlers.platform.ratelimit import RateLimitMiddleware
-from handlers.platform.settings import Settings
+from handlers.platform.settings import Settings, process_settings
 from handlers.wire import present
 
 SPEC = Path(__file__).resolve().parents[2] / "openapi.yaml"
@@ -104,9 +104,10 @@ async def delivering(settings: Settings):
 
 
 def create_app(settings: Settings | None = None) -> AsyncApp:
-    """Build the ASGI app for `settings` (from the environment when not given)."""
-    settings = settings or Settings.from_env()
-    observability.configure_logging(settings.log_level, development=settings.env == "development")
+    """Build the ASGI app for `settings` (the process's, from the environment, when not given)."""
+    settings = settings or process_settings()
+    observability.configure_logging(settings.log_level,
+                                    development=settings.env == "development")
     open_database(settings.database_url, max_connections=settings.threads + 8)
     auth.configure(settings)
     ssrf.configure(settings)
@@ -123,8 +124,23 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         database.close_all()
         metrics.worker_stopped()
 
-    install()  # Connexion 3.3.0 request-pipeline patches: see handlers/platform/connexion_glue.py
-    app = AsyncApp(__name__, lifespan=lifespan, jsonifier=RememberingJsonifier())
+    # Outermost to innermost: ResponseHeadersMiddleware (security headers and request id on
+    # everything, preflights included), ObserveMiddleware (metrics, the request log line,
+    # /metrics), then CORS, which answers preflights before the rate limiter, auth and routing
+    # see them. Anything that may refuse a request (e.g. a rate limiter) goes after CORS. All
+    # of them sit outside Connexion's ExceptionMiddleware, so they see every response.
+    production = settings.env == "production"
+    before_exception = [
+        ResponseHeadersMiddleware,
+        partial(observability.ObserveMiddleware, production=production,
+                metrics_token=settings.metrics_token),
+        partial(CorsMiddleware, origins=allowed_origins(settings.cors_origins, production)),
+        *([partial(RateLimitMiddleware, settings=settings)] if settings.rate_limit != "off"
+          else []),
+        partial(RequestLimitsMiddleware, settings=settings),
+    ]
+    app = AsyncApp(__name__, lifespan=lifespan, jsonifier=RememberingJsonifier(),
+                   **pipeline(before_exception, [partial(OpenAPIDocumentMiddleware, spec=spec)]))
     app.add_api(
         spec,
         resolver=Resolver(function_resolver=resolve),
@@ -135,27 +151,10 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
             spec_path="/api/v1/openapi.json", swagger_ui_path="/api/v1/ui"
         ),
     )
-    app.add_middleware(ResponseHeadersMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
-    # Outermost to innermost in the order added: ResponseHeadersMiddleware (security headers and request
-    # id on everything, preflights included), ObserveMiddleware (metrics, the request log line, /metrics),
-    # then CORS, which answers preflights before the rate limiter, auth and routing see them.
-    # Anything that may refuse a request (e.g. a rate limiter) goes after CORS.
-    production = settings.env == "production"
-    app.add_middleware(observability.ObserveMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION,
-                       production=production, metrics_token=settings.metrics_token)
-    app.add_middleware(CorsMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION,
-                       origins=allowed_origins(settings.cors_origins, production))
-    # Each added one sits inside the ones before: limits see requests after ResponseHeadersMiddleware.
-    if settings.rate_limit != "off":
-        app.add_middleware(RateLimitMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION,
-                           settings=settings)
-    app.add_middleware(RequestLimitsMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION,
-                       settings=settings)
-    app.add_middleware(OpenAPIDocumentMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER, spec=spec)
     problems.install(app, problems.AllowedMethods(spec["paths"]))
     return app
 
 
 def asgi() -> AsyncApp:
-    """Entry point for `uvicorn --factory`: settings from the environment."""
-    return create_app()
+    """Entry point for `uvicorn --factory`: the process's settings, from the environment."""
+    return create_app(process_settings())

@@ -18,9 +18,11 @@ from handlers.platform.settings import Settings
 REQUIRED_CLAIMS = ["exp", "iat", "sub", "jti"]
 USER_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits only: "²" and "١٠١٥" are not ids
 _settings: Settings | None = None
-VERIFIED_MAX = 1024  # tokens remembered as verified, per process
-_verified: OrderedDict[tuple, dict] = OrderedDict()
-_verified_lock = threading.Lock()
+REMEMBERED_MAX = 4096  # tokens remembered, verified or refused, per process
+# A refusal is kept as its error's class and arguments (raised anew each time, no traceback).
+Refusal = tuple[type[jwt.InvalidTokenError], tuple]
+_remembered: OrderedDict[tuple, dict | Refusal] = OrderedDict()
+_remembered_lock = threading.Lock()
 
 
 def configure(settings: Settings) -> None:
@@ -29,41 +31,70 @@ def configure(settings: Settings) -> None:
     _settings = settings
 
 
-def decode(token: str, settings: Settings) -> dict:
-    """The claims of a valid token; raises jwt.InvalidTokenError otherwise.
+def verified(token: str, settings: Settings) -> dict | Refusal:
+    """What PyJWT makes of `token`, and whether its `sub` is one of our user ids."""
+    try:
+        claims = jwt.decode(
+            token,
+            settings.jwt_secret,
+            algorithms=["HS256"],  # pinned: never taken from the token's header
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={"require": REQUIRED_CLAIMS},
+        )
+    except jwt.InvalidTokenError as error:
+        return type(error), error.args
+    if not isinstance(claims["sub"], str) or not USER_ID.fullmatch(claims["sub"]):
+        return jwt.exceptions.InvalidSubjectError, ("sub is not a user id",)
+    return claims
 
-    Tokens verified before are remembered (a bounded LRU keyed by the exact token and the
-    secret, audience and issuer it was checked against), so a client's repeated token costs
-    one HMAC and base64/JSON parse, not one per request. Only successes are remembered, and
-    `exp` is checked against the clock on every hit (as PyJWT does, no leeway; an expired
-    one is forgotten and refused with PyJWT's message). The other time claims (`iat`,
-    `nbf`) only become more valid with time. Revocation and the user are checked per
-    request in `load_caller`, never here.
+
+def remembered(token: str, settings: Settings) -> dict | Refusal:
+    """The claims of a valid token naming a user id, or why it is refused.
+
+    The one cache of verified tokens, asked by the bearer check and the rate limiter: a
+    bounded LRU keyed by the exact token and the secret, audience and issuer it was checked
+    against, so a client's repeated token costs one HMAC and base64/JSON parse, not one per
+    request, and so does a flood of one bad token: refusals are remembered too, except "not
+    yet valid" (time cures that, and only our secret signs one). On a remembered success
+    `exp` is checked against the clock (as PyJWT does, no leeway; an expired one is forgotten
+    and refused with PyJWT's message). The other time claims (`iat`, `nbf`) only become more
+    valid with time. Revocation and the user are checked per request in `load_caller`, never
+    here.
     """
     key = (token, settings.jwt_secret, settings.jwt_audience, settings.jwt_issuer)
-    with _verified_lock:
-        claims = _verified.get(key)
-        if claims is not None:
-            _verified.move_to_end(key)
-    if claims is not None:
-        if int(claims["exp"]) > time.time():
-            return dict(claims)
-        with _verified_lock:
-            _verified.pop(key, None)
-        raise jwt.ExpiredSignatureError("Signature has expired")  # PyJWT's words
-    claims = jwt.decode(
-        token,
-        settings.jwt_secret,
-        algorithms=["HS256"],  # pinned: never taken from the token's header
-        audience=settings.jwt_audience,
-        issuer=settings.jwt_issuer,
-        options={"require": REQUIRED_CLAIMS},
-    )
-    with _verified_lock:
-        _verified[key] = claims
-        if len(_verified) > VERIFIED_MAX:
-            _verified.popitem(last=False)
-    return dict(claims)
+    with _remembered_lock:
+        answer = _remembered.get(key)
+        if answer is not None:
+            _remembered.move_to_end(key)
+    if answer is None:
+        answer = verified(token, settings)
+        if isinstance(answer, dict) or not issubclass(answer[0], jwt.ImmatureSignatureError):
+            with _remembered_lock:
+                _remembered[key] = answer
+                if len(_remembered) > REMEMBERED_MAX:
+                    _remembered.popitem(last=False)
+    elif isinstance(answer, dict) and int(answer["exp"]) <= time.time():
+        with _remembered_lock:
+            _remembered.pop(key, None)
+        return jwt.ExpiredSignatureError, ("Signature has expired",)  # PyJWT's words
+    return answer
+
+
+def decode(token: str, settings: Settings) -> dict:
+    """The claims of a valid token naming a user id; raises jwt.InvalidTokenError otherwise
+    (see `remembered`)."""
+    answer = remembered(token, settings)
+    if isinstance(answer, tuple):
+        error, args = answer
+        raise error(*args)
+    return dict(answer)
+
+
+def subject(token: str, settings: Settings) -> str | None:
+    """The user id a valid token names; None for any other (the rate limiter's question)."""
+    answer = remembered(token, settings)
+    return None if isinstance(answer, tuple) else answer["sub"]
 
 
 def verify_token(token: str) -> dict:
@@ -77,8 +108,6 @@ def verify_token(token: str) -> dict:
         claims = decode(token, _settings)
     except jwt.InvalidTokenError as error:
         raise OAuthProblem(detail=f"invalid token: {error}") from None
-    if not isinstance(claims["sub"], str) or not USER_ID.fullmatch(claims["sub"]):
-        raise OAuthProblem(detail="invalid token: sub is not a user id")
     return {"sub": claims["sub"], "claims": claims}
 
 

@@ -1,9 +1,7 @@
-"""The one module that adapts Connexion's internals; written against Connexion 3.3.0.
+"""The one module that adapts Connexion; written against Connexion 3.3.0.
 
-Kept as one module (rather than moving it to a `connexion_glue.py`) because every other
-module imports `invalid` from here, and because what is below already reaches as deep into
-Connexion as anything (validators' private `_parse`/`_validate`). tests/test_connexion_glue.py
-pins the version and checks each adaptation is active and answers as stock Connexion does.
+tests/test_connexion_glue.py pins the version and checks each adaptation is active and
+answers as stock Connexion does.
 
 Validators (through Connexion's public `validator_map`): every body and response is first
 checked by a compiled validator (jsonschema-rs) built from the same schema. When it says
@@ -13,9 +11,12 @@ through both and requires them to agree. Fixes over stock Connexion: a body that
 is a 400 (not a 500), error messages never echo a huge input back, and validators are built
 once per operation, not per request.
 
-The request pipeline (`install()`, patches named in PATCHES): per-request work that stock
-Connexion 3.3.0 repeats although its result never changes for an operation, done once,
-and a content-type lookup without the `typing` generics stock builds on every call.
+The request pipeline (`pipeline()`): per-request work that stock Connexion 3.3.0 repeats
+although its result never changes for an operation, done once, and a content-type lookup
+without the `typing` generics stock builds on every call. Through public seams, app-local:
+the bearer handler (`security_map`), subclasses of the validation and Swagger UI middlewares
+(`middlewares=[...]`) and of the response decorator. One process-wide rewrite is left,
+`AsyncOperation.fn` (PATCHES): it has no seam.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ import functools
 import json
 import re
 import warnings
+from collections.abc import Callable
 from datetime import datetime
 from importlib.metadata import version
 from typing import Any
@@ -32,17 +34,34 @@ from urllib.parse import parse_qsl
 import jsonschema_rs
 from connexion import utils as connexion_utils
 from connexion.apps.asynchronous import AsyncOperation
+from connexion.context import operation
 from connexion.context import receive as request_receive
 from connexion.context import scope as request_scope
 from connexion.datastructures import MediaTypeDict
 from connexion.decorators import StarletteDecorator
-from connexion.exceptions import BadRequestProblem, ExtraParameterProblem, ProblemException
+from connexion.decorators.response import AsyncResponseDecorator
+from connexion.exceptions import (
+    BadRequestProblem,
+    ExtraParameterProblem,
+    OAuthResponseProblem,
+    ProblemException,
+)
 from connexion.json_schema import Draft4RequestValidator, Draft4ResponseValidator
 from connexion.jsonifier import Jsonifier
-from connexion.middleware.request_validation import RequestValidationOperation
-from connexion.middleware.response_validation import ResponseValidationOperation
+from connexion.middleware.exceptions import ExceptionMiddleware
+from connexion.middleware.main import ConnexionMiddleware
+from connexion.middleware.request_validation import (
+    RequestValidationAPI,
+    RequestValidationMiddleware,
+    RequestValidationOperation,
+)
+from connexion.middleware.response_validation import (
+    ResponseValidationAPI,
+    ResponseValidationMiddleware,
+    ResponseValidationOperation,
+)
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
-from connexion.security import AbstractSecurityHandler
+from connexion.security import BearerSecurityHandler
 from connexion.utils import is_null, is_nullable
 from connexion.validators import (
     VALIDATOR_MAP,
@@ -378,7 +397,8 @@ def ascii_integers(parameters: dict, scope: dict) -> None:
         raise not_ascii_integer(path_ids[0]["name"], signed.group(1))
     integers = {p["name"] for p in parameters.get("query", ()) if is_integer(p)}
     if integers and scope.get("query_string"):
-        for name, value in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
+        query = scope["query_string"].decode("latin-1")
+        for name, value in parse_qsl(query, keep_blank_values=True):
             if name in integers and not ASCII_INTEGER.fullmatch(value):
                 raise not_ascii_integer(name, value)
 class RememberedMediaTypes(MediaTypeDict):
@@ -414,11 +434,39 @@ def validator_map() -> dict:
 CONNEXION_VERSION = "3.3.0"
 
 
+def extract_content_type(headers: list[tuple[bytes, bytes]] | dict[str, str]) -> str | None:
+    """Stock `connexion.utils.extract_content_type`, called three times a request (request
+    validation, response decorator, response validation), builds `typing` generics on each
+    call; the same answer without them. (Bytes names compare as bytes: no Latin-1 letter
+    lower-cases into ASCII, so that equals decoding first.)"""
+    pairs = headers.items() if isinstance(headers, dict) else headers
+    for key, value in pairs:
+        if (key.lower() == b"content-type" if isinstance(key, bytes)
+                else key.lower() == "content-type"):
+            return value.decode("latin-1") if isinstance(value, bytes) else value
+    return None
+
+
+class ContentTypeOnce(AsyncResponseDecorator):
+    """The response decorator, finding the handler's `Content-Type` with the lookup above."""
+
+    @staticmethod
+    def _infer_content_type(data: Any, headers: dict) -> str | None:
+        content_type = extract_content_type(headers)
+        if content_type and content_type in operation.produces:
+            return content_type  # what stock answers too; anything else is decided by stock
+        return AsyncResponseDecorator._infer_content_type(data, headers)
+
+
 class DecoratedOnce(StarletteDecorator):
     """Stock `AsyncOperation.fn` builds a StarletteDecorator on every request, and its wrapper
     then builds a URI parser and decorates the handler again (three `inspect.signature` calls,
     four `functools.wraps`). Both depend only on the operation: here they are built on the
     first request (they read the operation from Connexion's request context) and kept."""
+
+    @property
+    def _response_decorator_cls(self) -> type[AsyncResponseDecorator]:
+        return ContentTypeOnce
 
     def __call__(self, function):
         built: list = []
@@ -444,30 +492,84 @@ def decorated_once(self: AsyncOperation):
     return fn
 
 
-STOCK_ACCEPTS_KWARG = AbstractSecurityHandler.__dict__["_accepts_kwarg"].__func__
+# The one process-wide rewrite left: AsyncApp always builds its own AsyncASGIApp, whose API
+# makes a stock AsyncOperation per operation, so `fn` has no public seam to replace it by.
+PATCHES: dict[str, tuple[Any, str, Any]] = {
+    "decorated handler once per operation": (AsyncOperation, "fn", property(decorated_once)),
+}
+STOCK = {name: owner.__dict__[attr] for name, (owner, attr, _) in PATCHES.items()}
 
 
-@functools.cache
-def accepts_kwarg(func, keyword: str) -> bool:
-    """Stock runs `inspect.signature` on the token-info function twice per request."""
-    return STOCK_ACCEPTS_KWARG(func, keyword)
+class BearerTokenHandler(BearerSecurityHandler):
+    """The bearer scheme (`security_map`), calling the spec's `x-bearerInfoFunc` with the token
+    alone: stock inspects its signature twice per request to learn whether it also takes
+    `required_scopes` or `request` (ours takes neither). It runs on the event loop."""
+
+    def check_bearer_token(self, token_info_func: Callable[[str], dict | None]):
+        async def check(_request, token: str, required_scopes=None) -> dict:
+            token_info = token_info_func(token)
+            if token_info is None:  # as stock answers a function that returns None
+                raise OAuthResponseProblem(detail="Provided token is not valid")
+            return token_info
+
+        return check
 
 
-def remember_valid_mime_types(stock):
-    """`validate_mime_type` builds a MediaTypeDict per request; a type once accepted for an
-    operation is accepted again, so only refusals (which raise) reach stock twice."""
+MAX_ACCEPTED = 64  # media types remembered per operation (a client chooses their spelling)
 
-    @functools.wraps(stock)
+
+class MediaTypesOnce:
+    """For Connexion's validation operations: the content-type lookup above, and each media
+    type found acceptable remembered (stock builds a MediaTypeDict and runs fnmatch per
+    request). Refusals, which raise, go to stock every time."""
+
+    _operation: Any
+    default_types: str  # "consumes" or "produces": the types assumed without a Content-Type
+
+    def extract_content_type(self, headers: list[tuple[bytes, bytes]]) -> tuple[str, str]:
+        mime_type, encoding = connexion_utils.split_content_type(extract_content_type(headers))
+        if mime_type is None:  # as stock: the operation's first type
+            types = getattr(self._operation, self.default_types)
+            mime_type = types[0] if types else "application/octet-stream"
+        return mime_type, encoding or "utf-8"
+
     def validate_mime_type(self, mime_type: str) -> None:
         accepted = self.__dict__.setdefault("_accepted_mime_types", set())
         if mime_type not in accepted:
-            stock(self, mime_type)
-            accepted.add(mime_type)
+            super().validate_mime_type(mime_type)  # type: ignore[misc]
+            if len(accepted) < MAX_ACCEPTED:
+                accepted.add(mime_type)
 
-    return validate_mime_type
+
+class RequestValidation(MediaTypesOnce, RequestValidationOperation):
+    default_types = "consumes"
 
 
-STOCK_SWAGGER_UI_CALL = SwaggerUIMiddleware.__call__
+class ResponseValidation(MediaTypesOnce, ResponseValidationOperation):
+    default_types = "produces"
+
+
+class RequestValidationApi(RequestValidationAPI):
+    def make_operation(self, operation) -> RequestValidation:
+        return RequestValidation(self.next_app, operation=operation,
+                                 strict_validation=self.strict_validation,
+                                 validator_map=self.validator_map)
+
+
+class ResponseValidationApi(ResponseValidationAPI):
+    def make_operation(self, operation):
+        if not self.validate_responses:
+            return self.next_app  # as stock
+        return ResponseValidation(self.next_app, operation=operation,
+                                  validator_map=self.validator_map)
+
+
+class RequestValidationOnceMiddleware(RequestValidationMiddleware):
+    api_cls = RequestValidationApi
+
+
+class ResponseValidationOnceMiddleware(ResponseValidationMiddleware):
+    api_cls = ResponseValidationApi
 
 
 def ui_routes(router) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
@@ -486,60 +588,63 @@ def ui_routes(router) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
     return tuple(mounts), tuple(starts)
 
 
-async def swagger_ui_call(self: SwaggerUIMiddleware, scope, receive, send) -> None:
+class SwaggerUIShortcutMiddleware(SwaggerUIMiddleware):
     """Stock runs a router pass on every request to find the UI and spec routes. A path inside
     a mount that starts with none of those routes' literal parts cannot match one, nor differ
     from one by a trailing slash (stock's redirect): it goes straight to the next app."""
-    if scope["type"] == "http" and not scope.get("root_path"):
-        routes = self.__dict__.get("_ui_routes", False)
-        if routes is False:
-            routes = self.__dict__["_ui_routes"] = ui_routes(self.router)
-        if routes is not None:
-            path = scope["path"]
-            if path.startswith(routes[0]) and not path.startswith(routes[1]):
-                await self.app(scope, receive, send)
-                return
-    await STOCK_SWAGGER_UI_CALL(self, scope, receive, send)
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and not scope.get("root_path"):
+            routes = self.__dict__.get("_ui_routes", False)
+            if routes is False:  # the router is complete once the app has started
+                routes = self.__dict__["_ui_routes"] = ui_routes(self.router)
+            if routes is not None:
+                path = scope["path"]
+                if path.startswith(routes[0]) and not path.startswith(routes[1]):
+                    await self.app(scope, receive, send)
+                    return
+        await super().__call__(scope, receive, send)
 
 
-def extract_content_type(headers: list[tuple[bytes, bytes]] | dict[str, str]) -> str | None:
-    """Stock `connexion.utils.extract_content_type`, called three times a request (request
-    validation, response decorator, response validation), builds `typing` generics on each
-    call; the same answer without them. (Bytes names compare as bytes: no Latin-1 letter
-    lower-cases into ASCII, so that equals decoding first.)"""
-    pairs = headers.items() if isinstance(headers, dict) else headers
-    for key, value in pairs:
-        if (key.lower() == b"content-type" if isinstance(key, bytes)
-                else key.lower() == "content-type"):
-            return value.decode("latin-1") if isinstance(value, bytes) else value
-    return None
-
-
-PATCHES: dict[str, tuple[Any, str, Any]] = {
-    "decorated handler once per operation": (AsyncOperation, "fn", property(decorated_once)),
-    "token-info signature once": (AbstractSecurityHandler, "_accepts_kwarg",
-                                  staticmethod(accepts_kwarg)),
-    "request media type check once": (
-        RequestValidationOperation, "validate_mime_type",
-        remember_valid_mime_types(RequestValidationOperation.validate_mime_type)),
-    "response media type check once": (
-        ResponseValidationOperation, "validate_mime_type",
-        remember_valid_mime_types(ResponseValidationOperation.validate_mime_type)),
-    "no Swagger UI router pass for API paths": (SwaggerUIMiddleware, "__call__", swagger_ui_call),
-    "content type found without typing generics": (connexion_utils, "extract_content_type",
-                                                   extract_content_type),
+OURS = {  # stock middleware -> the app-local subclass in its place
+    SwaggerUIMiddleware: SwaggerUIShortcutMiddleware,
+    RequestValidationMiddleware: RequestValidationOnceMiddleware,
+    ResponseValidationMiddleware: ResponseValidationOnceMiddleware,
 }
-STOCK = {name: owner.__dict__[attr] for name, (owner, attr, _) in PATCHES.items()}
+
+
+def written_for_this_connexion() -> bool:
+    """Whether the installed Connexion is the one the pipeline was checked against; warns if
+    not (then everything below stays stock: slower but right)."""
+    found = version("connexion")
+    if found != CONNEXION_VERSION:
+        warnings.warn(f"Connexion {found} is not {CONNEXION_VERSION}: request pipeline "
+                      "adaptations not applied (see handlers/platform/connexion_glue.py)",
+                      stacklevel=3)
+        return False
+    return True
 
 
 def install() -> bool:
-    """Apply PATCHES to Connexion's classes (idempotent). On another Connexion version, apply
-    none and warn: stock is slower but right; the patches were checked against 3.3.0 only."""
-    found = version("connexion")
-    if found != CONNEXION_VERSION:
-        warnings.warn(f"Connexion {found} is not {CONNEXION_VERSION}: request pipeline patches "
-                      "not applied (see handlers/validation.py)", stacklevel=2)
+    """Apply PATCHES to Connexion's classes (idempotent), on Connexion 3.3.0 only."""
+    if not written_for_this_connexion():
         return False
     for owner, attr, replacement in PATCHES.values():
         setattr(owner, attr, replacement)
     return True
+
+
+def pipeline(before_exception: list, before_swagger: list) -> dict[str, Any]:
+    """`AsyncApp` arguments for the request pipeline: Connexion's default middleware list with
+    our subclasses in place of the stock ones, and ours where `add_middleware(position=...)`
+    would put them (positions match the stock classes by identity, so they cannot be used
+    with subclasses in the list); the bearer handler. Stock on another Connexion version."""
+    adapted = install()
+    stack: list = []
+    for middleware in ConnexionMiddleware.default_middlewares:
+        if middleware is ExceptionMiddleware:
+            stack += before_exception
+        elif middleware is SwaggerUIMiddleware:
+            stack += before_swagger
+        stack.append(OURS.get(middleware, middleware) if adapted else middleware)
+    return {"middlewares": stack, "security_map": {"bearer": BearerTokenHandler} if adapted else {}}

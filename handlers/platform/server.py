@@ -7,25 +7,23 @@
   simply closed). Idle keep-alive connections close after uvicorn's 5 s as before.
 - A request the parser refuses (malformed request line or header) is 400 problem+json
   with the security headers, not uvicorn's text/plain.
+
+It leans on uvicorn's private HttpToolsProtocol (its callbacks, `loop`, `transport`, `cycle`,
+`server_state`, STATUS_LINE): pyproject.toml holds uvicorn to the versions that was checked
+in, and tests/test_pinned_internals.py names what changed when an upgrade breaks it.
 """
 from __future__ import annotations
 
 import asyncio
-import functools
 import uuid
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from handlers.platform.headers import STATIC_HEADERS
 from handlers.platform.problems import problem, response_head
-from handlers.platform.settings import Settings
+from handlers.platform.settings import process_settings
 
 LINGER_SECONDS = 2
-
-
-@functools.cache
-def settings() -> Settings:
-    return Settings.from_env()
 
 
 class Protocol(HttpToolsProtocol):
@@ -33,7 +31,9 @@ class Protocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self.max_head = settings().max_header_bytes
+        settings = process_settings()
+        self.max_head = settings.max_header_bytes
+        self.head_seconds = settings.header_timeout_seconds
         self.head_bytes = 0
         self.in_head = False  # a request's first byte came, its headers are not complete
         self.head_timer: asyncio.TimerHandle | None = None
@@ -43,7 +43,7 @@ class Protocol(HttpToolsProtocol):
     def arm_head_timer(self) -> None:
         if self.head_timer is not None:
             self.head_timer.cancel()
-        self.head_timer = self.loop.call_later(settings().header_timeout_seconds, self.head_timeout)
+        self.head_timer = self.loop.call_later(self.head_seconds, self.head_timeout)
 
     def head_timeout(self) -> None:
         self.head_timer = None
@@ -51,7 +51,7 @@ class Protocol(HttpToolsProtocol):
             return
         if self.in_head:
             self.refuse(408, "request_timeout", f"the request line and headers did not arrive "
-                        f"within {settings().header_timeout_seconds} seconds")
+                        f"within {self.head_seconds} seconds")
         elif self.cycle is None:  # connected and sent nothing
             self.transport.close()
 

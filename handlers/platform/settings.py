@@ -1,6 +1,7 @@
 """Settings: read once from the environment, typed, and refused when unsafe."""
 from __future__ import annotations
 
+import functools
 import os
 import re
 import secrets
@@ -12,11 +13,13 @@ MIN_SECRET_BYTES = 32
 # Seconds between webhook attempts (DESIGN: about 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h).
 DEFAULT_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
 MIN_METRICS_TOKEN_BYTES = 16
-ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?"
+                    r"|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 # Development without INTERVIEWS_JWT_SECRET: a random secret made once per install, kept here.
 DEVELOPMENT_SECRET_FILE = Path("var") / "jwt-secret"
-RATE_LIMIT = re.compile(r"[1-9][0-9]{0,8}\s*(/|per)\s*([1-9][0-9]{0,5}\s+)?(second|minute|hour|day)s?")
+RATE_LIMIT = re.compile(
+    r"[1-9][0-9]{0,8}\s*(/|per)\s*([1-9][0-9]{0,5}\s+)?(second|minute|hour|day)s?")
 
 
 class SettingsError(ValueError):
@@ -105,13 +108,21 @@ class Settings:
                 try:
                     values[name] = int(raw)
                 except ValueError:
-                    raise SettingsError(f"INTERVIEWS_{name.upper()} must be a whole number") from None
+                    raise SettingsError(
+                        f"INTERVIEWS_{name.upper()} must be a whole number") from None
         values |= webhook_settings(get)
         if values["jwt_secret"] is None:
             if values["env"] != "development":
                 raise SettingsError("INTERVIEWS_JWT_SECRET is required outside development")
             values["jwt_secret"] = development_secret()
         return cls(**{k: v for k, v in values.items() if v is not None})
+
+
+@functools.cache
+def process_settings() -> Settings:
+    """This process's settings: read from the environment on first use, then the same instance
+    for everyone who asks (the command line, the factory's `asgi()`, the server protocol)."""
+    return Settings.from_env()
 
 
 def development_secret(path: Path = DEVELOPMENT_SECRET_FILE) -> str:
