@@ -26,7 +26,7 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from db import migrate
+from db.connection import migrate
 from db.models import database
 from handlers.platform.app import create_app
 from handlers.platform.auth import issue_token

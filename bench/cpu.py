@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 # As `interviews serve` runs: multiprocess metrics (chosen when prometheus_client is imported).
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="cpu-metrics-"))
 
-from db import migrate
+from db.connection import migrate
 from db.people import import_people
 from handlers.platform.app import create_app
 from handlers.platform.auth import issue_token

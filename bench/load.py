@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from peewee import PostgresqlDatabase
 
-from db import migrate, open_database
+from db.connection import migrate, open_database
 from db.models import database
 from db.people import import_people
 

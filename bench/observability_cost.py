@@ -25,7 +25,7 @@ if "--multiprocess" in sys.argv:  # as `interviews serve` runs it; set before th
 
 import httpx
 
-from db import migrate
+from db.connection import migrate
 from db.models import Interviewee, User, database
 from handlers.platform import observability
 from handlers.platform.app import create_app

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from peewee import BigIntegerField, CharField
 
-from db import write_transaction
+from db.connection import write_transaction
 from db.errors import NotFound
 from db.fields import UTCDateTimeField, utcnow
 from db.models import BaseModel, Interview, User

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from peewee import BigIntegerField, CharField, CompositeKey, IntegerField, IntegrityError, TextField
 
-from db import write_transaction
+from db.connection import write_transaction
 from db.errors import Conflict, Unworkable
 from db.fields import UTCDateTimeField, utcnow
 from db.models import BaseModel

@@ -291,7 +291,12 @@ class Interview(BaseModel):
 def overlap_query(side: str):
     """`active_near(side, ...)` with margin 0 and an id left out, compiled to SQL once: two
     of these run in every booking, and peewee rendering them cost 0.1 ms more than the query."""
-    from db import ID_MARKER, OTHER_ID_MARKER, TIME_MARKERS, Prepared  # db imports this module
+    from db.prepared import (  # db imports this module
+        ID_MARKER,
+        OTHER_ID_MARKER,
+        TIME_MARKERS,
+        Prepared,
+    )
 
     return Prepared(
         lambda person_id, before, after, ends_after, exclude_id: Interview.active_between(

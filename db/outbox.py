@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from peewee import SqliteDatabase, fn
 
-from db import write_transaction
+from db.connection import write_transaction
 from db.errors import Conflict
 from db.events import EVENT_TYPES
 from db.fields import iso_utc, utcnow

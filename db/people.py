@@ -8,7 +8,7 @@ from collections.abc import Callable
 from jsonschema import Draft202012Validator
 from peewee import IntegrityError
 
-from db import key_shared, lockable, write_transaction
+from db.connection import key_shared, lockable, write_transaction
 from db.errors import Conflict, DomainError, Forbidden, Invalid
 from db.fields import utcnow
 from db.models import ACTIVE, ROLES, Interview, Interviewee, User

@@ -19,7 +19,7 @@ from peewee import (
     TextField,
 )
 
-from db import write_transaction
+from db.connection import write_transaction
 from db.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed, Unworkable
 from db.fields import UTCDateTimeField, utcnow
 from db.models import (

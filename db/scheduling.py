@@ -8,19 +8,11 @@ from typing import TypeVar
 
 from peewee import IntegrityError, OperationalError
 
-from db import (
-    ID_MARKER,
-    OTHER_ID_MARKER,
-    Prepared,
-    is_overlap_violation,
-    is_transient,
-    key_shared,
-    lockable,
-    outbox,
-    write_transaction,
-)
+from db import outbox
+from db.connection import key_shared, lockable, write_transaction
 from db.errors import Conflict, Forbidden, Invalid, InvalidTransition, NotFound
 from db.fields import iso_utc, utcnow
+from db.integrity import is_overlap_violation, is_transient
 from db.models import (
     ACTIVE,
     ROLES,
@@ -31,6 +23,7 @@ from db.models import (
     check_location,
     check_times,
 )
+from db.prepared import ID_MARKER, OTHER_ID_MARKER, Prepared
 from db.schedules import enforce, overriding
 
 T = TypeVar("T")

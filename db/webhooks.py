@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from peewee import BigAutoField, BooleanField, CharField, ForeignKeyField, IntegerField, TextField
 
-from db import write_transaction
+from db.connection import write_transaction
 from db.errors import Conflict, NotFound
 from db.fields import UTCDateTimeField, utcnow
 from db.models import BaseModel, User

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from db import migrate
+from db.connection import migrate
 from db.webhooks import Delivery, Webhook
 from handlers.platform.app import create_app
 from handlers.platform.settings import Settings

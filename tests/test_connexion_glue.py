@@ -27,7 +27,7 @@ from connexion.middleware import (
 from connexion.middleware.main import ConnexionMiddleware
 from connexion.middleware.security import SecurityMiddleware
 
-from db import open_database
+from db.connection import open_database
 from handlers.platform import connexion_glue as glue
 from handlers.platform.app import create_app
 from handlers.wire import present

@@ -243,7 +243,7 @@ def test_database_refuses_overlap_even_without_the_check(people, db):
 
     from peewee import IntegrityError
 
-    from db import is_overlap_violation
+    from db.integrity import is_overlap_violation
 
     row = {"kind": "phone_call", "status": "pending", "start_at": datetime(2040, 1, 1, 9, tzinfo=UTC),
                "end_at": datetime(2040, 1, 1, 10, tzinfo=UTC), "interviewer": people.interviewer,

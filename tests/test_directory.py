@@ -408,7 +408,7 @@ def test_interviewees_query_uses_an_index(people, db, who, own):
 
 def test_a_booking_waits_for_a_concurrent_change_of_role(client, people):
     """The role is checked again inside the booking's transaction, after the change commits."""
-    from db import write_transaction
+    from db.connection import write_transaction
     from db.models import database
     from db.people import save_user
 
@@ -435,7 +435,7 @@ def test_a_booking_waits_for_a_concurrent_change_of_role(client, people):
 
 def test_two_puts_creating_the_same_user_at_once_both_succeed(people):
     """The second waits for the first's insert, then updates (PostgreSQL: after a retry)."""
-    from db import write_transaction
+    from db.connection import write_transaction
     from db.models import User, database
     from db.people import put_user, save_user
 

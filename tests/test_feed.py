@@ -292,7 +292,7 @@ def test_migration_puts_earlier_history_at_the_start_of_the_feed(tmp_path_factor
     from playhouse.db_url import connect
     from playhouse.migrations import Runner
 
-    from db import MIGRATIONS
+    from db.connection import MIGRATIONS
     from db.feed import START
     from tests.helpers.servers import backend_url
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from peewee import IntegrityError, SqliteDatabase
 
-from db import write_transaction
+from db.connection import write_transaction
 from db.models import MAX_DURATION, Interview
 from db.scheduling import interviews_query
 

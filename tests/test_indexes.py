@@ -29,7 +29,7 @@ def test_list_query_uses_an_index(people, db, who, filters):
 
 def test_migrate_again_changes_nothing(app, db):
     """The session database was migrated at start-up; a second run applies nothing."""
-    from db import migrate
+    from db.connection import migrate
 
     assert migrate() == []
     tables = set(db.get_tables())

@@ -1,6 +1,6 @@
 """Private names of uvicorn and peewee that our code leans on, pinned: pyproject.toml gives the
 versions they were checked against, and these tests say what changed when an upgrade breaks
-them (handlers/platform/server.py subclasses uvicorn's HttpToolsProtocol; db.Prepared calls
+them (handlers/platform/server.py subclasses uvicorn's HttpToolsProtocol; db.prepared.Prepared calls
 peewee's `query._get_cursor_wrapper`). Also: the protocol and the app factory share the
 settings the process read once."""
 from __future__ import annotations
@@ -180,11 +180,11 @@ def test_our_protocol_answers_a_malformed_request_with_problem_json():
 
 
 def test_peewee_still_builds_rows_from_a_cursor_as_prepared_needs():
-    """db.Prepared runs compiled SQL itself and asks the query to turn the cursor into rows
+    """db.prepared.Prepared runs compiled SQL itself and asks the query to turn the cursor into rows
     (joined models included), as `query.execute()` does."""
     wrapper = getattr(peewee.BaseQuery, "_get_cursor_wrapper", None)
     assert callable(wrapper), (f"peewee {version('peewee')} has no BaseQuery._get_cursor_wrapper: "
-                               "db.Prepared needs another way to build rows from a cursor")
+                               "db.prepared.Prepared needs another way to build rows from a cursor")
     parameters = list(inspect.signature(wrapper).parameters)
     assert parameters == ["self", "cursor"], (
         f"peewee {version('peewee')}: _get_cursor_wrapper takes {parameters}, not (self, cursor)")

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from db import open_database
+from db.connection import open_database
 from handlers.platform.app import create_app
 from handlers.platform.ratelimit import RateLimitMiddleware
 from handlers.platform.settings import Settings

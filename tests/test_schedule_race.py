@@ -64,7 +64,7 @@ def test_concurrent_bookings_inside_a_buffer_have_one_winner(client, server, peo
 def booking_in_flight(interviewer_id: int, day: datetime, release: threading.Event,
                       entered: threading.Event) -> threading.Thread:
     """A booking's transaction that has passed the schedule check and waits before commit."""
-    from db import write_transaction
+    from db.connection import write_transaction
     from db.models import database
     from db.schedules import enforce
 

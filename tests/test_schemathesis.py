@@ -21,7 +21,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.generation.stateful.state_machine import DEFAULT_STATE_MACHINE_SETTINGS
 from schemathesis.specs.openapi import stateful
 
-from db import migrate, open_database
+from db.connection import migrate, open_database
 from db.people import import_people
 from db.slots import DAYS
 from handlers.platform.app import create_app

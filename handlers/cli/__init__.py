@@ -7,7 +7,7 @@ import json
 import os
 import sys
 
-from db import migrate, open_database
+from db.connection import migrate, open_database
 from db.people import PeopleFileError, import_people
 from handlers.cli import demo
 from handlers.platform import auth

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from db import migrate
+from db.connection import migrate
 from db.people import import_people
 from handlers.platform.auth import issue_token
 from handlers.platform.settings import Settings

@@ -16,7 +16,8 @@ from connexion import AsyncApp
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 
-from db import open_database, outbox
+from db import outbox
+from db.connection import open_database
 from db.models import database
 from handlers.outbound import delivery, ssrf
 from handlers.platform import auth, metrics, observability, problems

@@ -11,8 +11,8 @@ import jwt
 from connexion.exceptions import OAuthProblem
 from peewee import fn
 
-from db import ID_MARKER, Prepared
 from db.models import RevokedToken, User, database
+from db.prepared import ID_MARKER, Prepared
 from handlers.platform.settings import Settings
 
 REQUIRED_CLAIMS = ["exp", "iat", "sub", "jti"]

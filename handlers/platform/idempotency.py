@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 from connexion import request
 
-from db import idempotency, write_transaction
+from db import idempotency
+from db.connection import write_transaction
 
 
 def fingerprint(method: str, path: str, body: object) -> str:
