@@ -48,8 +48,10 @@ def db() -> sqlite3.Connection | Postgres:
         if PG:
             local.conn = Postgres()
             return local.conn
-        conn = sqlite3.connect(URL.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False)
-        for pragma in ("journal_mode = wal", "synchronous = full", "foreign_keys = 1", "busy_timeout = 10000"):
+        conn = sqlite3.connect(URL.removeprefix("sqlite:///"), isolation_level=None,
+                               check_same_thread=False)
+        for pragma in ("journal_mode = wal", "synchronous = full", "foreign_keys = 1",
+                       "busy_timeout = 10000"):
             conn.execute(f"PRAGMA {pragma}")
         local.conn = conn
     return local.conn
@@ -70,12 +72,15 @@ def shape(r: tuple) -> dict:
     return {"id": r[0], "amend_end_at": iso(r[1]), "amend_start_at": iso(r[2]), "amended_by": r[3],
             "end_at": iso(r[4]),
             "interviewee": {"id": r[5], "currency": r[6],
-                            "driver": {"id": r[7], "image": r[8], "phone_number": r[9], "title": r[10]},
+                            "driver": {"id": r[7], "image": r[8], "phone_number": r[9],
+                                       "title": r[10]},
                             "kind": r[11], "updated_at": iso(r[12])},
             "interviewee_id": r[5],
-            "interviewer": {"id": r[13], "contact_phone_number": r[14], "image": r[15], "title": r[16]},
+            "interviewer": {"id": r[13], "contact_phone_number": r[14], "image": r[15],
+                            "title": r[16]},
             "interviewer_id": r[13], "kind": r[17], "location": r[18], "start_at": iso(r[19]),
-            "status": r[20], "status_reason": r[21], "created_at": iso(r[22]), "updated_at": iso(r[23]),
+            "status": r[20], "status_reason": r[21], "created_at": iso(r[22]),
+            "updated_at": iso(r[23]),
             "allowed_actions": ["edit", "cancel", "propose_amendment"]}
 
 
@@ -85,7 +90,8 @@ def caller(request: Request) -> tuple | None:
     conn = db()
     if conn.execute("SELECT 1 FROM revoked_token WHERE jti = ?", (claims["jti"],)).fetchone():
         return None
-    return conn.execute('SELECT id, role FROM "user" WHERE id = ?', (int(claims["sub"]),)).fetchone()
+    return conn.execute('SELECT id, role FROM "user" WHERE id = ?',
+                        (int(claims["sub"]),)).fetchone()
 
 
 def json_response(body: dict, status: int = 200) -> Response:
@@ -97,34 +103,39 @@ def create_work(request: Request, data: dict) -> Response:
     f = data["interview"]
     start, end = datetime.fromisoformat(f["start_at"]), datetime.fromisoformat(f["end_at"])
     conn = db()
-    interviewer = conn.execute('SELECT id, contact_phone_number, image, title FROM "user" WHERE id = ? AND role = ?',
+    interviewer = conn.execute('SELECT id, contact_phone_number, image, title FROM "user" '
+                               'WHERE id = ? AND role = ?',
                                (f["interviewer_id"], "interviewer")).fetchone()
     interviewee = conn.execute(
         'SELECT e.id, e.currency, d.id, d.image, d.phone_number, d.title, e.kind, e.updated_at '
-        'FROM interviewee e JOIN "user" d ON d.id = e.driver_id WHERE e.id = ?', (f["interviewee_id"],)).fetchone()
+        'FROM interviewee e JOIN "user" d ON d.id = e.driver_id WHERE e.id = ?',
+        (f["interviewee_id"],)).fetchone()
     now = stored(datetime.now(UTC))
     conn.execute("BEGIN IMMEDIATE")
     try:
         clash = conn.execute(
-            "SELECT id FROM interview WHERE status IN ('pending', 'confirmed') AND start_at < ? AND end_at > ? "
+            "SELECT id FROM interview WHERE status IN ('pending', 'confirmed') "
+            "AND start_at < ? AND end_at > ? "
             "AND (interviewer_id = ? OR interviewee_id = ?) ORDER BY id",
             (stored(end), stored(start), f["interviewer_id"], f["interviewee_id"])).fetchall()
         if clash:
             conn.execute("ROLLBACK")
             return json_response({"code": "overlap", "conflicts": [c[0] for c in clash]}, 409)
         new_id = conn.execute(
-            "INSERT INTO interview (kind, status, start_at, end_at, location, interviewee_id, interviewer_id, "
-            "version, created_at, updated_at) VALUES (?, 'pending', ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id",
-            (f["kind"], stored(start), stored(end), f.get("location"), f["interviewee_id"], f["interviewer_id"],
-             now, now)).fetchone()[0]
-        conn.execute("INSERT INTO event (interview_id, actor_id, action, changes, at) VALUES (?, ?, 'create', ?, ?)",
+            "INSERT INTO interview (kind, status, start_at, end_at, location, interviewee_id, "
+            "interviewer_id, version, created_at, updated_at) "
+            "VALUES (?, 'pending', ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id",
+            (f["kind"], stored(start), stored(end), f.get("location"), f["interviewee_id"],
+             f["interviewer_id"], now, now)).fetchone()[0]
+        conn.execute("INSERT INTO event (interview_id, actor_id, action, changes, at) "
+                     "VALUES (?, ?, 'create', ?, ?)",
                      (new_id, 1015, json.dumps(f), now))
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    row = (new_id, None, None, None, stored(end), *interviewee, *interviewer, f["kind"], f.get("location"),
-           stored(start), "pending", None, now, now)
+    row = (new_id, None, None, None, stored(end), *interviewee, *interviewer, f["kind"],
+           f.get("location"), stored(start), "pending", None, now, now)
     return json_response({"interview": shape(row)})
 
 
@@ -135,7 +146,8 @@ async def create(request: Request) -> Response:
 
 def show_work(request: Request, interview_id: int) -> Response:
     caller(request)
-    return json_response({"interview": shape(db().execute(SELECT + " WHERE i.id = ?", (interview_id,)).fetchone())})
+    row = db().execute(SELECT + " WHERE i.id = ?", (interview_id,)).fetchone()
+    return json_response({"interview": shape(row)})
 
 
 async def show(request: Request) -> Response:

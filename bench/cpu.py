@@ -1,9 +1,9 @@
 """In-process CPU per request: the app called directly, no server, no sockets.
 
-`python bench/cpu.py [--ab PATCHES]... [--requests N] [--rounds R] [--profile OP]` prints the CPU time (time.process_time,
-so other processes on a busy machine do not count) per create, show and list request, on a
-fresh SQLite file. Meant for same-run A/B comparisons of the request pipeline; wall-clock
-throughput is `make bench`'s job.
+`python bench/cpu.py [--ab PATCHES]... [--requests N] [--rounds R] [--profile OP]` prints the
+CPU time (time.process_time, so other processes on a busy machine do not count) per create,
+show and list request, on a fresh SQLite file. Meant for same-run A/B comparisons of the
+request pipeline; wall-clock throughput is `make bench`'s job.
 """
 from __future__ import annotations
 
@@ -35,10 +35,11 @@ SECRET = "bench-secret-that-is-long-enough-for-hs256"
 
 def create_body(n: int) -> dict:
     start = datetime(2035, 1, 1, tzinfo=UTC) + timedelta(minutes=30 * n)
+    end = start + timedelta(minutes=30)
     return {"interview": {"interviewee_id": 289, "interviewer_id": 1014, "kind": "video_call",
                           "location": "https://zoom.com",
                           "start_at": start.isoformat().replace("+00:00", "Z"),
-                          "end_at": (start + timedelta(minutes=30)).isoformat().replace("+00:00", "Z")}}
+                          "end_at": end.isoformat().replace("+00:00", "Z")}}
 
 
 class Call:
@@ -49,7 +50,8 @@ class Call:
         path, _, query = path.partition("?")
         raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
         if body:
-            raw += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            raw += [(b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode())]
         self.scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
                       "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
                       "query_string": query.encode(), "root_path": "", "headers": raw,
@@ -98,7 +100,8 @@ async def run(requests: int, rounds: int, profile: str | None,
     validation.RememberingJsonifier._dumps = validation.RememberingJsonifier.dumps
     migrate()
     import_people(json.loads((ROOT / "db" / "demo_people.json").read_text()))
-    headers = {"Authorization": f"Bearer {issue_token(settings, 1015)}", "Accept": "application/json"}
+    headers = {"Authorization": f"Bearer {issue_token(settings, 1015)}",
+               "Accept": "application/json"}
     counter = iter(range(10**9))
     create = Call(app, "POST", "/api/v1/interviews", headers, b"{}")
     show = Call(app, "GET", "/api/v1/interviews/1", headers)
@@ -145,7 +148,8 @@ def main() -> None:
     parser.add_argument("--profile", choices=["create", "show", "list"])
     parser.add_argument("--ab", action="append", default=[], metavar="PATCHES",
                         help="an arm that leaves these patches out (comma-separated names as in "
-                        "handlers.platform.connexion_glue.PATCHES, 'response object', or 'all'); repeatable. "
+                        "handlers.platform.connexion_glue.PATCHES, 'response object', or 'all'); "
+                        "repeatable. "
                         "Without it: one arm with every patch.")
     parser.add_argument("--ops", default="create,show,list")
     args = parser.parse_args()

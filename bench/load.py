@@ -40,14 +40,15 @@ def people_sql(pg: bool) -> list[str]:
     series = ("generate_series(1, {n}) AS s(i)" if pg else
               "(WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {n}) "
               "SELECT i FROM s) AS s")
+    five_hundred = series.format(n=500)
     return [
         f"""INSERT INTO "user" (id, title, role, phone_number, updated_at)
             SELECT 100000 + i, 'Interviewer ' || i, 'interviewer', '456', {now}
             FROM {series.format(n=50)}""",
         f"""INSERT INTO "user" (id, title, role, phone_number, updated_at)
-            SELECT 200000 + i, 'Driver ' || i, 'driver', '123', {now} FROM {series.format(n=500)}""",
+            SELECT 200000 + i, 'Driver ' || i, 'driver', '123', {now} FROM {five_hundred}""",
         f"""INSERT INTO interviewee (id, driver_id, kind, currency, updated_at)
-            SELECT 300000 + i, 200000 + i, 'interview', 'GBP', {now} FROM {series.format(n=500)}""",
+            SELECT 300000 + i, 200000 + i, 'interview', 'GBP', {now} FROM {five_hundred}""",
     ]
 
 
@@ -55,7 +56,8 @@ def interviews_sql(pg: bool, n: int, pending: bool) -> str:
     """Past interviews (or the pending ones) as one INSERT ... SELECT over a series."""
     if pg:
         series = f"generate_series(1, {n}) AS s(i)"
-        base = "timestamptz '2029-01-01 00:00:00+00'" if pending else "timestamptz '2026-01-01 00:00:00+00'"
+        base = ("timestamptz '2029-01-01 00:00:00+00'" if pending else
+                "timestamptz '2026-01-01 00:00:00+00'")
         start = f"{base} {'+' if pending else '-'} i * interval '1 hour'"
         end = f"{start} + interval '30 minutes'"
     else:
@@ -66,7 +68,8 @@ def interviews_sql(pg: bool, n: int, pending: bool) -> str:
         start = STAMP_SQLITE.format(base=base, shift=f"'{sign}' || i || ' hours'")
         end = STAMP_SQLITE.format(base=base, shift=f"'{sign}' || i || ' hours', '+30 minutes'")
     status = ("'pending'" if pending else
-              "CASE WHEN i % 10 = 3 THEN 'cancelled' WHEN i % 20 = 7 THEN 'no_show' ELSE 'completed' END")
+              "CASE WHEN i % 10 = 3 THEN 'cancelled' WHEN i % 20 = 7 THEN 'no_show' "
+              "ELSE 'completed' END")
     interviewer = "CASE WHEN i % 10 = 0 THEN 100000 + i % 50 + 1 ELSE 1014 END"
     interviewee = "CASE WHEN i % 10 = 0 THEN 300000 + i % 500 + 1 ELSE 289 END"
     return f"""INSERT INTO interview (kind, status, start_at, end_at, location, interviewee_id,

@@ -4,9 +4,9 @@
 
 Drives GET /api/v1/interviews/{id} (show) through the ASGI app with httpx's ASGITransport,
 one request at a time, in interleaved rounds: everything on; the `ObserveMiddleware` middleware
-(metrics, log line, /metrics) bypassed; `CorsMiddleware` bypassed. Log lines are rendered in full and
-written to /dev/null. Prints the median µs/request of each mode over the rounds and the
-median per-round difference. On a shared machine the numbers are noisy: compare within a run.
+(metrics, log line, /metrics) bypassed; `CorsMiddleware` bypassed. Log lines are rendered in
+full and written to /dev/null. Prints the median µs/request of each mode over the rounds and
+the median per-round difference. On a shared machine the numbers are noisy: compare within a run.
 """
 from __future__ import annotations
 
@@ -70,7 +70,8 @@ async def run(requests: int, rounds: int, log_stream) -> None:
                 assert response.status_code == 200
             return (time.process_time() - started) / requests * 1e6
 
-        originals = {"observe": observability.ObserveMiddleware.__call__, "cors": CorsMiddleware.__call__}
+        originals = {"observe": observability.ObserveMiddleware.__call__,
+                     "cors": CorsMiddleware.__call__}
 
         def mode(name: str) -> None:
             observability.ObserveMiddleware.__call__ = (
@@ -122,7 +123,8 @@ async def isolated(rounds: int, calls: int = 20_000) -> None:
                 "headers": [(b"host", b"bench"), (b"authorization", b"Bearer x"),
                             (b"origin", b"https://front.example"), (b"accept", b"*/*")]}
 
-    apps = {"bare": endpoint, "ObserveMiddleware": observability.ObserveMiddleware(endpoint, production=True),
+    apps = {"bare": endpoint,
+            "ObserveMiddleware": observability.ObserveMiddleware(endpoint, production=True),
             "CorsMiddleware": CorsMiddleware(endpoint, origins=("https://front.example",))}
     timings: dict[str, list[float]] = {name: [] for name in apps}
     for _ in range(rounds):

@@ -38,7 +38,8 @@ BASE = datetime(2032, 1, 1, tzinfo=UTC)
 def body() -> dict:
     start = BASE + timedelta(minutes=30 * next(slots))
     return {"interview": {"interviewee_id": 289, "interviewer_id": 1014, "kind": "phone_call",
-                          "start_at": start.isoformat(), "end_at": (start + timedelta(minutes=30)).isoformat()}}
+                          "start_at": start.isoformat(),
+                          "end_at": (start + timedelta(minutes=30)).isoformat()}}
 
 
 async def drive(base: str, token: str, seconds: float, connections: int) -> dict:
@@ -105,16 +106,19 @@ def percentile(values: list[float], share: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_SECONDS", "5")))
+    parser.add_argument("--seconds", type=float,
+                        default=float(os.environ.get("BENCH_SECONDS", "5")))
     parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", "2")))
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--postgresql", metavar="URL", default=os.environ.get("BENCH_POSTGRESQL"),
-                        help="a PostgreSQL server (e.g. postgresql://postgres@127.0.0.1:5432/postgres): "
+                        help="a PostgreSQL server "
+                             "(e.g. postgresql://postgres@127.0.0.1:5432/postgres): "
                              "bench on a fresh database there instead of SQLite")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         port, received_log = free_port(), Path(tmp) / "received.log"
-        receiver = multiprocessing.Process(target=receive, args=(port, str(received_log)), daemon=True)
+        receiver = multiprocessing.Process(target=receive, args=(port, str(received_log)),
+                                           daemon=True)
         receiver.start()
         env = environment(f"sqlite:///{Path(tmp) / 'bench.db'}") | {
             "INTERVIEWS_WEBHOOK_ALLOW_PRIVATE": "1"}

@@ -54,7 +54,8 @@ def claim(user_id: int, key: str, fingerprint: str) -> Replay | None:
             IdempotencyKey.delete().where(IdempotencyKey.created_at < now - KEEP).execute()
             row = IdempotencyKey.get_or_none(user_id=user_id, key=key)
             if row is None:
-                IdempotencyKey.create(user_id=user_id, key=key, fingerprint=fingerprint, created_at=now)
+                IdempotencyKey.create(user_id=user_id, key=key, fingerprint=fingerprint,
+                                      created_at=now)
                 return None
             if row.fingerprint != fingerprint:
                 raise KeyReused("this Idempotency-Key was used with another request; use a new key")

@@ -75,7 +75,8 @@ def ping(owner: User, webhook_id: int) -> Delivery:
     with write_transaction():
         webhook = own_webhook(owner, webhook_id)
         if not webhook.enabled:
-            raise Conflict("the webhook is disabled; enable it before pinging", code="webhook_disabled")
+            raise Conflict("the webhook is disabled; enable it before pinging",
+                           code="webhook_disabled")
         now = utcnow()
         message = f"msg_{uuid.uuid4().hex}"
         payload = json.dumps({"id": message, "type": PING, "occurred_at": iso_utc(now),
@@ -174,7 +175,8 @@ def claim(now: datetime, limit: int = 10) -> list[Claimed]:
                         tuple(row.webhook.signing_secrets(now)), row.created_at) for row in rows]
 
 
-def retry_delay(attempts: int, schedule: Sequence[float], rand: Callable[[], float] = random.random) -> float | None:
+def retry_delay(attempts: int, schedule: Sequence[float],
+                rand: Callable[[], float] = random.random) -> float | None:
     """Seconds until the next attempt after `attempts` failed ones; None when none is left."""
     if attempts > len(schedule):
         return None
@@ -202,7 +204,8 @@ def complete(claimed: Claimed, outcome: Outcome, now: datetime, schedule: Sequen
     """
     attempts = claimed.attempts + 1
     values: dict = {"attempts": attempts, "last_status_code": outcome.status_code,
-                    "last_error": (outcome.error or None) and outcome.error[:500], "locked_until": None}
+                    "last_error": (outcome.error or None) and outcome.error[:500],
+                    "locked_until": None}
     if outcome.ok:
         values |= {"status": "delivered", "delivered_at": now, "next_attempt_at": None}
     else:
@@ -216,7 +219,8 @@ def complete(claimed: Claimed, outcome: Outcome, now: datetime, schedule: Sequen
                 .where(Delivery.id == claimed.id, Delivery.locked_until == claimed.lease).execute())
         if held and outcome.status_code == 410:
             webhook_id = Delivery.select(Delivery.webhook).where(Delivery.id == claimed.id)
-            Webhook.update(enabled=False, updated_at=now).where(Webhook.id.in_(webhook_id)).execute()
+            (Webhook.update(enabled=False, updated_at=now)
+             .where(Webhook.id.in_(webhook_id)).execute())
     return values.get("status", "pending") if held else "lost_lease"
 
 

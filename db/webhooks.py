@@ -54,7 +54,8 @@ class Webhook(BaseModel):
 
 class Delivery(BaseModel):
     id = BigAutoField()
-    webhook = ForeignKeyField(Webhook, column_name="webhook_id", on_delete="CASCADE", lazy_load=False)
+    webhook = ForeignKeyField(Webhook, column_name="webhook_id", on_delete="CASCADE",
+                              lazy_load=False)
     event_id = CharField(max_length=64)
     type = CharField(max_length=40)
     payload = TextField()
@@ -132,11 +133,13 @@ def retry_delivery(owner: User, webhook_id: int, delivery_id: int) -> Delivery:
     """Send a delivery again now, whatever became of it (one more attempt if it had failed)."""
     with write_transaction():
         webhook = own_webhook(owner, webhook_id)
-        delivery = Delivery.get_or_none((Delivery.id == delivery_id) & (Delivery.webhook == webhook.id))
+        delivery = Delivery.get_or_none((Delivery.id == delivery_id)
+                                        & (Delivery.webhook == webhook.id))
         if delivery is None:
             raise NotFound(f"no delivery {delivery_id} of webhook {webhook_id}")
         if not webhook.enabled:
-            raise Conflict("the webhook is disabled; enable it before retrying", code="webhook_disabled")
+            raise Conflict("the webhook is disabled; enable it before retrying",
+                           code="webhook_disabled")
         delivery.status, delivery.next_attempt_at, delivery.locked_until = "pending", utcnow(), None
         delivery.save()
         return delivery

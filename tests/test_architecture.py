@@ -49,7 +49,8 @@ def crossings(package: str, allowed, forbidden_frameworks: bool) -> list[str]:
     wrong = []
     for module, path in modules(package):
         for name in sorted(imports_of(module, path)):
-            if forbidden_frameworks and any(ours(name, f) for f in FRAMEWORKS) or (ours(name, "handlers") or ours(name, "db")) and not allowed(module, name):
+            if (forbidden_frameworks and any(ours(name, f) for f in FRAMEWORKS)
+                    or (ours(name, "handlers") or ours(name, "db")) and not allowed(module, name)):
                 wrong.append(f"{module} imports {name}")
     return wrong
 

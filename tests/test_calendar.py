@@ -43,7 +43,8 @@ def test_calendar_file_has_one_event_with_the_interview(client, people, db):
     events = parse(calendar_of(client, people, interview))
     assert list(events) == [f"interview-{interview['id']}@interviews"]
     event = events[f"interview-{interview['id']}@interviews"]
-    assert (event.begin.datetime, event.end.datetime) == (utc(interview["start_at"]), utc(interview["end_at"]))
+    assert (event.begin.datetime, event.end.datetime) == (utc(interview["start_at"]),
+                                                          utc(interview["end_at"]))
     assert event.begin.tzinfo.utcoffset(None) == timedelta(0)
     assert (event.status, sequence(event)) == ("TENTATIVE", 1)
     assert event.location == event.url == "https://zoom.com"
@@ -57,9 +58,11 @@ def response_text(client, people, interview) -> str:
 
 def test_an_amendment_moves_the_event_and_raises_its_sequence(client, people):
     interview = bring_to(client, people, book(client, people), "confirmed")
-    before = parse(calendar_of(client, people, interview))[f"interview-{interview['id']}@interviews"]
+    before = parse(calendar_of(client, people, interview))[
+        f"interview-{interview['id']}@interviews"]
     start, end = slot()
-    proposed = client.post(f"/api/v1/interviews/{interview['id']}/amendment", headers=people.auth(people.driver),
+    proposed = client.post(f"/api/v1/interviews/{interview['id']}/amendment",
+                           headers=people.auth(people.driver),
                            json={"amendment": {"start_at": start, "end_at": end}})
     assert proposed.status_code == 200
     accepted = client.post(f"/api/v1/interviews/{interview['id']}/amendment/accept",
@@ -85,7 +88,8 @@ def test_status_follows_the_interview(client, people, status, shown):
 
 
 def interview_version(client, people, interview) -> int:
-    etag = client.get(f"/api/v1/interviews/{interview['id']}", headers=people.auth(people.coordinator)).headers["etag"]
+    etag = client.get(f"/api/v1/interviews/{interview['id']}",
+                      headers=people.auth(people.coordinator)).headers["etag"]
     return int(etag.strip('"').split("-")[1])
 
 
@@ -130,14 +134,20 @@ def test_a_feed_is_bounded(client, people, monkeypatch):
 
 def test_feed_holds_my_interviews_without_a_bearer_and_none_of_a_strangers(client, people):
     now = datetime.now(UTC).replace(microsecond=0)
-    soon = book(client, people, *map(iso, (now + timedelta(days=2), now + timedelta(days=2, minutes=30))))
-    recent = book(client, people, *map(iso, (now - timedelta(days=3), now - timedelta(days=3, minutes=-30))))
+    soon = book(client, people,
+                *map(iso, (now + timedelta(days=2), now + timedelta(days=2, minutes=30))))
+    recent = book(client, people,
+                  *map(iso, (now - timedelta(days=3), now - timedelta(days=3, minutes=-30))))
     cancelled = bring_to(client, people, book(client, people, *map(
         iso, (now + timedelta(days=3), now + timedelta(days=3, minutes=30)))), "cancelled")
-    too_far = book(client, people, *map(iso, (now + timedelta(days=400), now + timedelta(days=400, minutes=30))))
-    too_old = book(client, people, *map(iso, (now - timedelta(days=40), now - timedelta(days=40, minutes=-30))))
-    strangers = book(client, people, *map(iso, (now + timedelta(days=2), now + timedelta(days=2, minutes=30))),
-                     interviewee_id=people.other_interviewee.id, interviewer_id=people.other_interviewer.id)
+    too_far = book(client, people,
+                   *map(iso, (now + timedelta(days=400), now + timedelta(days=400, minutes=30))))
+    too_old = book(client, people,
+                   *map(iso, (now - timedelta(days=40), now - timedelta(days=40, minutes=-30))))
+    strangers = book(client, people,
+                     *map(iso, (now + timedelta(days=2), now + timedelta(days=2, minutes=30))),
+                     interviewee_id=people.other_interviewee.id,
+                     interviewer_id=people.other_interviewer.id)
     path = make_feed(client, people, people.driver)
     events = parse(client.get(path))  # no Authorization header: calendar apps send none
     uid = "interview-{}@interviews".format
@@ -171,9 +181,11 @@ def test_an_idempotency_key_does_not_replay_the_secret(client, people):
 
 def test_deleting_the_feed_ends_it(client, people):
     path = make_feed(client, people, people.driver)
-    assert client.delete("/api/v1/me/calendar_feed", headers=people.auth(people.driver)).status_code == 204
+    assert client.delete("/api/v1/me/calendar_feed",
+                         headers=people.auth(people.driver)).status_code == 204
     assert client.get(path).status_code == 404
-    assert client.delete("/api/v1/me/calendar_feed", headers=people.auth(people.driver)).status_code == 204
+    assert client.delete("/api/v1/me/calendar_feed",
+                         headers=people.auth(people.driver)).status_code == 204
 
 
 @pytest.mark.parametrize("token", ["A" * 43, "short", "A" * 42 + "!"])

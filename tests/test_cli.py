@@ -87,7 +87,8 @@ def test_token_issue_and_revoke(run):
     claims = jwt.decode(token, SECRET, algorithms=["HS256"])
     assert claims["sub"] == "1015" and claims["scp"] == "user" and claims["aud"] is None
     assert run("token", "revoke", claims["jti"]).returncode == 0
-    assert [r[0] for r in sqlite3.connect(run.db).execute("SELECT jti FROM revoked_token")] == [claims["jti"]]
+    assert [r[0] for r in sqlite3.connect(run.db).execute(
+        "SELECT jti FROM revoked_token")] == [claims["jti"]]
 
 
 def test_unsafe_settings_stop_the_command(run):

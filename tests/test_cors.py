@@ -37,7 +37,8 @@ def test_preflight_from_an_allowed_origin_needs_no_token(cors_client):
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == FRONT
     assert "Origin" in response.headers["vary"]
-    allowed = {h.strip().lower() for h in response.headers["access-control-allow-headers"].split(",")}
+    allowed = {h.strip().lower()
+               for h in response.headers["access-control-allow-headers"].split(",")}
     assert {h.lower() for h in ALLOW_HEADERS} <= allowed
     assert "PATCH" in response.headers["access-control-allow-methods"]
     assert "access-control-allow-credentials" not in response.headers  # bearer tokens only

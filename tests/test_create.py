@@ -31,7 +31,8 @@ def seed_people(app, db):
     import_people({
         "users": [
             {"id": 1015, "title": "Casey Coordinator", "role": "coordinator"},
-            {"id": 1014, "title": "Felipe Vandervort", "role": "interviewer", "phone_number": "456"},
+            {"id": 1014, "title": "Felipe Vandervort", "role": "interviewer",
+             "phone_number": "456"},
             {"id": 1012, "title": "Raleigh Bechtelar", "role": "driver", "phone_number": "123"},
         ],
         "interviewees": [{"id": 289, "driver_id": 1012, "kind": "interview", "currency": "GBP"}],
@@ -65,11 +66,13 @@ def test_seed_request_gets_the_seed_response(client, settings, seed_people):
         "end_at": "2025-11-20T08:43:05.000Z",
         "interviewee": {
             "id": 289, "currency": "GBP",
-            "driver": {"id": 1012, "image": None, "phone_number": "123", "title": "Raleigh Bechtelar"},
+            "driver": {"id": 1012, "image": None, "phone_number": "123",
+                       "title": "Raleigh Bechtelar"},
             "kind": "interview", "updated_at": body["interviewee"]["updated_at"],
         },
         "interviewee_id": 289,
-        "interviewer": {"id": 1014, "contact_phone_number": None, "image": None, "title": "Felipe Vandervort"},
+        "interviewer": {"id": 1014, "contact_phone_number": None, "image": None,
+                        "title": "Felipe Vandervort"},
         "interviewer_id": 1014, "kind": "video_call", "location": "https://zoom.com",
         "start_at": "2025-11-20T08:13:05.000Z", "status": "pending",
     }
@@ -118,7 +121,8 @@ def test_show_returns_what_create_returned(client, people):
 def test_show_to_each_side(client, people, who):
     created = client.post("/api/v1/interviews", json=interview_body(people),
                           headers=people.auth(people.coordinator)).json()["interview"]
-    response = client.get(f"/api/v1/interviews/{created['id']}", headers=people.auth(getattr(people, who)))
+    response = client.get(f"/api/v1/interviews/{created['id']}",
+                          headers=people.auth(getattr(people, who)))
     assert response.status_code == 200
     expected = {"driver": ["confirm", "decline", "cancel", "propose_amendment"]}.get(
         who, ["edit", "cancel", "propose_amendment"])
@@ -129,19 +133,22 @@ def test_show_to_each_side(client, people, who):
 def test_show_to_a_stranger_is_404(client, people, who):
     created = client.post("/api/v1/interviews", json=interview_body(people),
                           headers=people.auth(people.coordinator)).json()["interview"]
-    response = client.get(f"/api/v1/interviews/{created['id']}", headers=people.auth(getattr(people, who)))
+    response = client.get(f"/api/v1/interviews/{created['id']}",
+                          headers=people.auth(getattr(people, who)))
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
 
 
 def test_show_missing_is_404(client, people):
-    response = client.get("/api/v1/interviews/9007199254740991", headers=people.auth(people.coordinator))
+    response = client.get("/api/v1/interviews/9007199254740991",
+                          headers=people.auth(people.coordinator))
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
 
 
 def test_create_by_driver_is_403(client, people):
-    response = client.post("/api/v1/interviews", json=interview_body(people), headers=people.auth(people.driver))
+    response = client.post("/api/v1/interviews", json=interview_body(people),
+                           headers=people.auth(people.driver))
     assert response.status_code == 403
     assert response.json()["code"] == "forbidden"
 
@@ -153,7 +160,8 @@ def test_create_by_interviewer_for_another_is_403(client, people):
 
 
 def test_create_by_interviewer_for_themselves(client, people):
-    response = client.post("/api/v1/interviews", json=interview_body(people), headers=people.auth(people.interviewer))
+    response = client.post("/api/v1/interviews", json=interview_body(people),
+                           headers=people.auth(people.interviewer))
     assert response.status_code == 200
 
 
@@ -181,7 +189,8 @@ def test_create_breaking_a_rule_is_422(client, people, overrides, field):
 
 
 def test_create_with_coordinator_as_interviewer_is_422(client, people):
-    response = client.post("/api/v1/interviews", json=interview_body(people, interviewer_id=people.coordinator.id),
+    response = client.post("/api/v1/interviews",
+                           json=interview_body(people, interviewer_id=people.coordinator.id),
                            headers=people.auth(people.coordinator))
     assert response.status_code == 422
 
@@ -196,14 +205,17 @@ def test_duration_bounds_are_inclusive(client, people, duration):
 
 @pytest.mark.parametrize("kind, location", [("phone_call", None), ("in_person", "1 Main St")])
 def test_other_kinds_take_any_location(client, people, kind, location):
-    response = client.post("/api/v1/interviews", json=interview_body(people, kind=kind, location=location),
+    response = client.post("/api/v1/interviews",
+                           json=interview_body(people, kind=kind, location=location),
                            headers=people.auth(people.coordinator))
     assert response.status_code == 200
 
 
 def test_offsets_are_stored_and_returned_in_utc(client, people):
-    body = interview_body(people, start_at="2032-03-01T10:00:00.123456+02:00", end_at="2032-03-01T10:30:00+02:00")
-    interview = client.post("/api/v1/interviews", json=body, headers=people.auth(people.coordinator)).json()["interview"]
+    body = interview_body(people, start_at="2032-03-01T10:00:00.123456+02:00",
+                          end_at="2032-03-01T10:30:00+02:00")
+    interview = client.post("/api/v1/interviews", json=body,
+                            headers=people.auth(people.coordinator)).json()["interview"]
     assert interview["start_at"] == "2032-03-01T08:00:00.123Z"
     assert interview["end_at"] == "2032-03-01T08:30:00.000Z"
 
@@ -221,9 +233,11 @@ def test_create_overlapping_is_409_naming_the_conflict(client, people):
 
 def test_interviewee_cannot_be_double_booked_with_another_interviewer(client, people):
     start, end = slot()
-    client.post("/api/v1/interviews", json=interview_body(people, start, end), headers=people.auth(people.coordinator))
+    client.post("/api/v1/interviews", json=interview_body(people, start, end),
+                headers=people.auth(people.coordinator))
     other = interview_body(people, start, end, interviewer_id=people.other_interviewer.id)
-    assert client.post("/api/v1/interviews", json=other, headers=people.auth(people.coordinator)).status_code == 409
+    assert client.post("/api/v1/interviews", json=other,
+                       headers=people.auth(people.coordinator)).status_code == 409
 
 
 def test_back_to_back_is_fine(client, people):
@@ -245,9 +259,10 @@ def test_database_refuses_overlap_even_without_the_check(people, db):
 
     from db.integrity import is_overlap_violation
 
-    row = {"kind": "phone_call", "status": "pending", "start_at": datetime(2040, 1, 1, 9, tzinfo=UTC),
-               "end_at": datetime(2040, 1, 1, 10, tzinfo=UTC), "interviewer": people.interviewer,
-               "interviewee": people.interviewee, "version": 1}
+    row = {"kind": "phone_call", "status": "pending",
+           "start_at": datetime(2040, 1, 1, 9, tzinfo=UTC),
+           "end_at": datetime(2040, 1, 1, 10, tzinfo=UTC), "interviewer": people.interviewer,
+           "interviewee": people.interviewee, "version": 1}
     Interview.create(**row)
     with pytest.raises(IntegrityError) as caught, db.atomic():
         Interview.create(**row | {"start_at": datetime(2040, 1, 1, 9, 59, tzinfo=UTC)})
@@ -264,7 +279,8 @@ def test_database_refuses_overlap_even_without_the_check(people, db):
 ])
 def test_malformed_bodies_are_400(client, people, payload, code):
     response = client.post("/api/v1/interviews", content=payload,
-                           headers={**people.auth(people.coordinator), "Content-Type": "application/json"})
+                           headers={**people.auth(people.coordinator),
+                                    "Content-Type": "application/json"})
     assert response.status_code == 400
     assert response.json()["code"] == code
 
@@ -292,8 +308,10 @@ def test_405_lists_every_allowed_method(client, people):
 
 
 def test_request_id_is_echoed_when_sane_and_replaced_otherwise(client):
-    assert client.get("/healthz", headers={"X-Request-Id": "abc-123"}).headers["x-request-id"] == "abc-123"
-    replaced = client.get("/healthz", headers={"X-Request-Id": "bad id\x01"}).headers["x-request-id"]
+    assert client.get("/healthz",
+                      headers={"X-Request-Id": "abc-123"}).headers["x-request-id"] == "abc-123"
+    replaced = client.get("/healthz",
+                          headers={"X-Request-Id": "bad id\x01"}).headers["x-request-id"]
     assert replaced != "bad id\x01" and len(replaced) == 36
 
 

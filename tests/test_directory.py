@@ -137,7 +137,8 @@ def test_cursor_of_another_query_is_400(client, people, path, key):
         driver = make_user("driver", title=f"{word} d")
         make_interviewee(driver)
         make_user("interviewer", title=f"{word} i")
-    first = client.get(path, params={"q": word, "limit": 1}, headers=people.auth(people.coordinator))
+    first = client.get(path, params={"q": word, "limit": 1},
+                       headers=people.auth(people.coordinator))
     cursor = first.json()["next_cursor"]
     assert cursor
     other = client.get(path, params={"q": word + "x", "cursor": cursor},
@@ -155,8 +156,10 @@ def test_forged_cursor_is_400(client, people, path, keys):
     query_id = fingerprint({"list": path.rsplit("/", 1)[1]})
     forged = base64.urlsafe_b64encode(json.dumps([*keys, query_id]).encode()).decode().rstrip("=")
     for cursor in (forged, "garbage"):
-        response = client.get(path, params={"cursor": cursor}, headers=people.auth(people.coordinator))
-        assert response.status_code == 400 and response.json()["code"] == "invalid_cursor", response.text
+        response = client.get(path, params={"cursor": cursor},
+                              headers=people.auth(people.coordinator))
+        assert (response.status_code == 400
+                and response.json()["code"] == "invalid_cursor"), response.text
 
 
 def test_interviews_cursor_is_not_a_directory_cursor(client, people):
@@ -171,7 +174,8 @@ def test_interviews_cursor_is_not_a_directory_cursor(client, people):
 
 @pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 101}, {"q": "x" * 201}])
 def test_interviewers_out_of_bounds_is_400(client, people, params):
-    response = client.get("/api/v1/interviewers", params=params, headers=people.auth(people.coordinator))
+    response = client.get("/api/v1/interviewers", params=params,
+                          headers=people.auth(people.coordinator))
     assert response.status_code == 400
 
 
@@ -251,15 +255,17 @@ def test_put_interviewee_creates_then_updates(client, people):
         (interviewee_id, "EUR", people.driver.id)
     body["interviewee"]["driver_id"] = people.other_driver.id
     moved = client.put(path, json=body, headers=auth)
-    assert moved.status_code == 200 and moved.json()["interviewee"]["driver"]["id"] == people.other_driver.id
+    assert (moved.status_code == 200
+            and moved.json()["interviewee"]["driver"]["id"] == people.other_driver.id)
 
 
 @pytest.mark.parametrize("who", ["interviewer", "driver"])
 def test_only_coordinators_may_put_people(client, people, who):
     caller = getattr(people, who)
     user = put_user(client, people, next(ids), who=caller, title="X", role="driver")
-    interviewee = client.put(f"/api/v1/interviewees/{next(ids)}", headers=people.auth(caller), json={
-        "interviewee": {"driver_id": people.driver.id, "kind": "interview", "currency": "GBP"}})
+    interviewee = client.put(f"/api/v1/interviewees/{next(ids)}", headers=people.auth(caller),
+                             json={"interviewee": {"driver_id": people.driver.id,
+                                                   "kind": "interview", "currency": "GBP"}})
     assert (user.status_code, interviewee.status_code) == (403, 403)
 
 
@@ -268,7 +274,8 @@ def test_changing_the_role_of_a_booked_interviewer_is_role_in_use(client, people
     refused = put_user(client, people, people.interviewer.id, title="t", role="driver")
     assert refused.status_code == 409 and refused.json()["code"] == "role_in_use"
     bring_to(client, people, interview, "cancelled")  # no longer active: the role may change
-    assert put_user(client, people, people.interviewer.id, title="t", role="coordinator").status_code == 200
+    assert put_user(client, people, people.interviewer.id, title="t",
+                    role="coordinator").status_code == 200
 
 
 def test_changing_the_role_of_a_driver_of_an_interviewee_is_role_in_use(client, people):
@@ -280,14 +287,17 @@ def test_a_put_keeping_the_role_is_always_allowed(client, people):
     book(client, people)
     kept = put_user(client, people, people.interviewer.id, title="Still Booked", role="interviewer")
     assert kept.status_code == 200 and kept.json()["user"]["title"] == "Still Booked"
-    assert put_user(client, people, people.driver.id, title="Still Driving", role="driver").status_code == 200
+    assert put_user(client, people, people.driver.id, title="Still Driving",
+                    role="driver").status_code == 200
 
 
 @pytest.mark.parametrize("driver", ["interviewer", "missing"])
 def test_interviewee_driver_must_be_a_driver(client, people, driver):
     driver_id = people.interviewer.id if driver == "interviewer" else next(ids)
-    response = client.put(f"/api/v1/interviewees/{next(ids)}", headers=people.auth(people.coordinator),
-                          json={"interviewee": {"driver_id": driver_id, "kind": "interview", "currency": "GBP"}})
+    response = client.put(f"/api/v1/interviewees/{next(ids)}",
+                          headers=people.auth(people.coordinator),
+                          json={"interviewee": {"driver_id": driver_id, "kind": "interview",
+                                                "currency": "GBP"}})
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["driver_id"]
 
@@ -304,8 +314,10 @@ def test_invalid_user_body_is_400(client, people, user):
 
 
 @pytest.mark.parametrize("interviewee", [
-    {"kind": "interview", "currency": "GBP"}, {"driver_id": 0, "kind": "interview", "currency": "GBP"},
-    {"driver_id": 1, "kind": "", "currency": "GBP"}, {"driver_id": 1, "kind": "k", "currency": "gbp"},
+    {"kind": "interview", "currency": "GBP"},
+    {"driver_id": 0, "kind": "interview", "currency": "GBP"},
+    {"driver_id": 1, "kind": "", "currency": "GBP"},
+    {"driver_id": 1, "kind": "k", "currency": "gbp"},
     {"driver_id": 1, "kind": "k" * 51, "currency": "GBP"},
 ])
 def test_invalid_interviewee_body_is_400(client, people, interviewee):
@@ -338,7 +350,8 @@ def test_import_obeys_role_in_use_and_writes_nothing(client, people, db):
     book(client, people)
     renamed = {"id": people.other_interviewer.id, "title": "renamed", "role": "interviewer"}
     demoted = {"id": people.interviewer.id, "title": "t", "role": "driver"}
-    with pytest.raises(PeopleFileError, match=r"users\[1\]: cannot change the role.*active interviews"):
+    with pytest.raises(PeopleFileError,
+                       match=r"users\[1\]: cannot change the role.*active interviews"):
         import_people({"users": [renamed, demoted]})
     assert User.get_by_id(people.other_interviewer.id).title != "renamed"
 
@@ -454,7 +467,8 @@ def test_two_puts_creating_the_same_user_at_once_both_succeed(people):
         first = pool.submit(create_first)
         assert locked.wait(10)
         with database.connection_context():
-            user, created = put_user(people.coordinator, user_id, {"title": "second", "role": "driver"})
+            user, created = put_user(people.coordinator, user_id,
+                                     {"title": "second", "role": "driver"})
         first.result(timeout=10)
     assert (user.title, created) == ("second", False)
     with database.connection_context():
@@ -465,4 +479,5 @@ def test_two_puts_creating_the_same_user_at_once_both_succeed(people):
 def test_a_cursor_nested_past_the_parsers_depth_is_400(client, people, path):
     deep = base64.urlsafe_b64encode(b"[" * 1500).decode().rstrip("=")
     response = client.get(path, params={"cursor": deep}, headers=people.auth(people.coordinator))
-    assert response.status_code == 400 and response.json()["code"] == "invalid_cursor", response.text
+    assert (response.status_code == 400
+            and response.json()["code"] == "invalid_cursor"), response.text

@@ -225,7 +225,8 @@ def test_a_consumer_polling_during_concurrent_writes_gets_each_event_once(server
     assert all(c == 1 for c in counts.values()), "an event was handed out twice"
     assert len(mine) == 80, "an event was missed"
     for interview in made:  # each interview's events in its history's order
-        assert [e["type"] for e in of(mine, interview)] == ["interview.created", "interview.confirmed"]
+        assert [e["type"] for e in of(mine, interview)] == ["interview.created",
+                                                            "interview.confirmed"]
 
 
 def test_a_writer_that_commits_late_is_not_skipped(client, people, database_url):
@@ -249,7 +250,8 @@ def test_a_writer_that_commits_late_is_not_skipped(client, people, database_url)
         raw = psycopg.connect(database_url)  # a transaction begins with the first statement
         held_id = raw.execute(insert).fetchone()[0]
         later_id = act(client, people, later_on, "confirm", people.driver) and client.get(
-            f"/api/v1/interviews/{later_on['id']}/events", headers=coordinator).json()["events"][-1]["id"]
+            f"/api/v1/interviews/{later_on['id']}/events",
+            headers=coordinator).json()["events"][-1]["id"]
         assert later_id > held_id
     try:
         blocked, middle = drain(client, coordinator, start)
@@ -280,10 +282,12 @@ def test_feed_query_seeks_an_index_from_the_cursor(people, db, who):
         .order_by(Event.txid, Event.id)
     text = plan(db, query)
     if isinstance(db.obj, SqliteDatabase):
-        assert "INDEX event_feed (txid=? AND id>? AND id<?)" in text \
-            or "INDEX event_interview_feed (interview_id=? AND txid=? AND id>? AND id<?)" in text, text
+        assert ("INDEX event_feed (txid=? AND id>? AND id<?)" in text
+                or "INDEX event_interview_feed "
+                   "(interview_id=? AND txid=? AND id>? AND id<?)" in text), text
     else:
-        assert "Seq Scan on event" not in text and "ROW(txid, id) >" in text.replace("t1.", ""), text
+        assert ("Seq Scan on event" not in text
+                and "ROW(txid, id) >" in text.replace("t1.", "")), text
 
 
 def test_migration_puts_earlier_history_at_the_start_of_the_feed(tmp_path_factory):
@@ -308,7 +312,8 @@ def test_migration_puts_earlier_history_at_the_start_of_the_feed(tmp_path_factor
                VALUES (2, 1, 'interview', 'GBP', '2030-01-01')""",
             """INSERT INTO interview (id, kind, status, start_at, end_at, interviewee_id,
                interviewer_id, version, created_at, updated_at) VALUES (3, 'phone_call',
-               'pending', '2030-01-01 09:00', '2030-01-01 10:00', 2, 1, 1, '2030-01-01', '2030-01-01')""",
+               'pending', '2030-01-01 09:00', '2030-01-01 10:00', 2, 1, 1, """
+            "'2030-01-01', '2030-01-01')",
             """INSERT INTO event (interview_id, actor_id, action, changes, at)
                VALUES (3, 1, 'create', '{}', '2030-01-01')""",
         ]

@@ -24,7 +24,8 @@ def test_create_retried_five_times_makes_one_interview(client, people, db):
 
 def test_same_key_with_another_body_is_422(client, people):
     headers = {**people.auth(people.coordinator), "Idempotency-Key": "k-" + uuid.uuid4().hex}
-    assert client.post("/api/v1/interviews", json=interview_body(people), headers=headers).status_code == 200
+    assert client.post("/api/v1/interviews", json=interview_body(people),
+                       headers=headers).status_code == 200
     response = client.post("/api/v1/interviews", json=interview_body(people), headers=headers)
     assert response.status_code == 422
     assert response.json()["code"] == "idempotency_key_reused"
@@ -43,7 +44,8 @@ def test_keys_are_scoped_to_the_caller(client, people):
 def test_replay_while_the_first_is_in_flight_is_409(client, people, db):
     key = "inflight-" + uuid.uuid4().hex
     body = interview_body(people)
-    claim(people.coordinator.id, key, fingerprint("POST", "/api/v1/interviews", body))  # still running
+    claim(people.coordinator.id, key,
+          fingerprint("POST", "/api/v1/interviews", body))  # still running
     response = client.post("/api/v1/interviews", json=body,
                            headers={**people.auth(people.coordinator), "Idempotency-Key": key})
     assert response.status_code == 409
@@ -68,5 +70,6 @@ def test_transitions_replay_too(client, people):
 
 def test_key_longer_than_255_is_400(client, people):
     response = client.post("/api/v1/interviews", json=interview_body(people),
-                           headers={**people.auth(people.coordinator), "Idempotency-Key": "k" * 256})
+                           headers={**people.auth(people.coordinator),
+                                    "Idempotency-Key": "k" * 256})
     assert response.status_code == 400

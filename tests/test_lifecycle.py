@@ -11,7 +11,8 @@ STATUSES = ["pending", "confirmed", "declined", "cancelled", "completed", "no_sh
 ACTIONS = ["confirm", "decline", "cancel", "complete", "no_show"]
 SIDES = {"coordinator": "interviewer", "interviewer": "interviewer", "driver": "interviewee"}
 # DESIGN.md "Who may do what", restated as a table.
-MAY = {"confirm": {"interviewee"}, "decline": {"interviewee"}, "cancel": {"interviewer", "interviewee"},
+MAY = {"confirm": {"interviewee"}, "decline": {"interviewee"},
+       "cancel": {"interviewer", "interviewee"},
        "complete": {"interviewer"}, "no_show": {"interviewer"}}
 FROM = {"confirm": {"pending"}, "decline": {"pending"}, "cancel": {"pending", "confirmed"},
         "complete": {"confirmed"}, "no_show": {"confirmed"}}
@@ -39,23 +40,27 @@ def test_transition_table(client, people, status, action, who):
 @pytest.mark.parametrize("action", ["complete", "no_show"])
 def test_complete_before_start_is_409(client, people, action):
     interview = bring_to(client, people, book(client, people), "confirmed")
-    response = client.post(f"/api/v1/interviews/{interview['id']}/{action}", headers=people.auth(people.interviewer))
+    response = client.post(f"/api/v1/interviews/{interview['id']}/{action}",
+                           headers=people.auth(people.interviewer))
     assert response.status_code == 409
     assert response.json()["allowed_actions"] == ["edit", "cancel", "propose_amendment"]
 
 
 def test_confirm_by_interviewer_is_forbidden(client, people):
     interview = book(client, people)
-    response = client.post(f"/api/v1/interviews/{interview['id']}/confirm", headers=people.auth(people.interviewer))
+    response = client.post(f"/api/v1/interviews/{interview['id']}/confirm",
+                           headers=people.auth(people.interviewer))
     assert response.status_code == 403
 
 
 def test_cancel_reason_becomes_status_reason_and_history(client, people):
     interview = book(client, people)
-    response = client.post(f"/api/v1/interviews/{interview['id']}/cancel", json={"reason": "found another job"},
+    response = client.post(f"/api/v1/interviews/{interview['id']}/cancel",
+                           json={"reason": "found another job"},
                            headers=people.auth(people.driver))
     assert response.json()["interview"]["status_reason"] == "found another job"
-    events = client.get(f"/api/v1/interviews/{interview['id']}/events", headers=people.auth(people.driver)).json()["events"]
+    events = client.get(f"/api/v1/interviews/{interview['id']}/events",
+                        headers=people.auth(people.driver)).json()["events"]
     assert [e["action"] for e in events] == ["create", "cancel"]
     assert events[1]["reason"] == "found another job"
     assert events[1]["actor_id"] == people.driver.id
@@ -72,10 +77,11 @@ def test_cancelled_slot_can_be_booked_again(client, people):
 def test_allowed_actions_follow_the_caller(client, people):
     interview = bring_to(client, people, book_past(client, people), "confirmed")
     path = f"/api/v1/interviews/{interview['id']}"
-    assert client.get(path, headers=people.auth(people.interviewer)).json()["interview"]["allowed_actions"] == [
+    as_interviewer = client.get(path, headers=people.auth(people.interviewer)).json()["interview"]
+    assert as_interviewer["allowed_actions"] == [
         "edit", "cancel", "complete", "no_show", "propose_amendment"]
-    assert client.get(path, headers=people.auth(people.driver)).json()["interview"]["allowed_actions"] == [
-        "cancel", "propose_amendment"]
+    as_driver = client.get(path, headers=people.auth(people.driver)).json()["interview"]
+    assert as_driver["allowed_actions"] == ["cancel", "propose_amendment"]
 
 
 OPERATIONS = [
@@ -84,7 +90,8 @@ OPERATIONS = [
     ("delete", "/amendment"), ("post", "/amendment/accept"), ("post", "/amendment/reject"),
 ]
 BODIES = {"": {"interview": {"kind": "phone_call"}},
-          "/amendment": {"amendment": {"start_at": "2031-05-05T10:00:00Z", "end_at": "2031-05-05T10:30:00Z"}}}
+          "/amendment": {"amendment": {"start_at": "2031-05-05T10:00:00Z",
+                                       "end_at": "2031-05-05T10:30:00Z"}}}
 
 
 @pytest.mark.parametrize("method, suffix", OPERATIONS)
@@ -103,13 +110,15 @@ def test_edit_kind_and_location(client, people):
                             json={"interview": {"kind": "in_person", "location": "1 High St"}},
                             headers=people.auth(people.interviewer))
     assert response.status_code == 200
-    assert (response.json()["interview"]["kind"], response.json()["interview"]["location"]) == ("in_person", "1 High St")
+    assert (response.json()["interview"]["kind"],
+            response.json()["interview"]["location"]) == ("in_person", "1 High St")
     assert response.headers["etag"] != f'"{interview["id"]}-1"'
 
 
 def test_edit_by_driver_is_forbidden(client, people):
     interview = book(client, people)
-    response = client.patch(f"/api/v1/interviews/{interview['id']}", json={"interview": {"kind": "phone_call"}},
+    response = client.patch(f"/api/v1/interviews/{interview['id']}",
+                            json={"interview": {"kind": "phone_call"}},
                             headers=people.auth(people.driver))
     assert response.status_code == 403
 
@@ -117,7 +126,8 @@ def test_edit_by_driver_is_forbidden(client, people):
 def test_edit_times_while_pending(client, people):
     interview = book(client, people)
     start, end = slot()
-    response = client.patch(f"/api/v1/interviews/{interview['id']}", json={"interview": {"start_at": start, "end_at": end}},
+    response = client.patch(f"/api/v1/interviews/{interview['id']}",
+                            json={"interview": {"start_at": start, "end_at": end}},
                             headers=people.auth(people.interviewer))
     assert response.status_code == 200
     assert response.json()["interview"]["start_at"] == start.replace("Z", ".000Z")
@@ -126,7 +136,8 @@ def test_edit_times_while_pending(client, people):
 def test_edit_times_once_confirmed_is_409(client, people):
     interview = bring_to(client, people, book(client, people), "confirmed")
     start, end = slot()
-    response = client.patch(f"/api/v1/interviews/{interview['id']}", json={"interview": {"start_at": start, "end_at": end}},
+    response = client.patch(f"/api/v1/interviews/{interview['id']}",
+                            json={"interview": {"start_at": start, "end_at": end}},
                             headers=people.auth(people.interviewer))
     assert response.status_code == 409
     assert response.json()["code"] == "invalid_transition"
@@ -146,8 +157,10 @@ def test_edit_into_an_overlap_is_409(client, people):
 def test_edit_to_a_busy_interviewer_is_409(client, people):
     start, end = slot()
     client.post("/api/v1/interviews", json={"interview": {
-        "interviewee_id": people.other_interviewee.id, "interviewer_id": people.other_interviewer.id,
-        "kind": "phone_call", "start_at": start, "end_at": end}}, headers=people.auth(people.coordinator))
+        "interviewee_id": people.other_interviewee.id,
+        "interviewer_id": people.other_interviewer.id,
+        "kind": "phone_call", "start_at": start, "end_at": end}},
+                headers=people.auth(people.coordinator))
     interview = book(client, people, start, end)
     response = client.patch(f"/api/v1/interviews/{interview['id']}",
                             json={"interview": {"interviewer_id": people.other_interviewer.id}},
@@ -169,13 +182,15 @@ def test_coordinator_reassigns_but_interviewer_may_not_hand_over(client, people)
 @pytest.mark.parametrize("body", [{"interview": {}}, {"interview": {"status": "confirmed"}}, {}])
 def test_edit_with_nothing_editable_is_400(client, people, body):
     interview = book(client, people)
-    response = client.patch(f"/api/v1/interviews/{interview['id']}", json=body, headers=people.auth(people.interviewer))
+    response = client.patch(f"/api/v1/interviews/{interview['id']}", json=body,
+                            headers=people.auth(people.interviewer))
     assert response.status_code == 400
 
 
 def test_edit_of_a_cancelled_interview_is_409(client, people):
     interview = bring_to(client, people, book(client, people), "cancelled")
-    response = client.patch(f"/api/v1/interviews/{interview['id']}", json={"interview": {"kind": "phone_call"}},
+    response = client.patch(f"/api/v1/interviews/{interview['id']}",
+                            json={"interview": {"kind": "phone_call"}},
                             headers=people.auth(people.interviewer))
     assert response.status_code == 409
 
@@ -190,35 +205,43 @@ def test_two_edits_with_the_same_etag_one_wins(client, people):
                           headers={**people.auth(people.coordinator), "If-Match": etag})
     assert (first.status_code, second.status_code) == (200, 412)
     assert second.json()["code"] == "precondition_failed"
-    assert client.get(path, headers=people.auth(people.interviewer)).json()["interview"]["kind"] == "phone_call"
+    kind = client.get(path, headers=people.auth(people.interviewer)).json()["interview"]["kind"]
+    assert kind == "phone_call"
 
 
 def test_if_match_applies_to_transitions(client, people):
     interview = book(client, people)
     path = f"/api/v1/interviews/{interview['id']}/confirm"
-    assert client.post(path, headers={**people.auth(people.driver), "If-Match": '"0-0"'}).status_code == 412
-    assert client.post(path, headers={**people.auth(people.driver), "If-Match": f'"{interview["id"]}-1"'}).status_code == 200
+    assert client.post(path, headers={**people.auth(people.driver),
+                                      "If-Match": '"0-0"'}).status_code == 412
+    assert client.post(path, headers={**people.auth(people.driver),
+                                      "If-Match": f'"{interview["id"]}-1"'}).status_code == 200
 
 
 def test_if_none_match_gives_304(client, people):
     interview = book(client, people)
     path = f"/api/v1/interviews/{interview['id']}"
     etag = client.get(path, headers=people.auth(people.interviewer)).headers["etag"]
-    not_modified = client.get(path, headers={**people.auth(people.interviewer), "If-None-Match": etag})
+    not_modified = client.get(path, headers={**people.auth(people.interviewer),
+                                             "If-None-Match": etag})
     assert not_modified.status_code == 304 and not_modified.headers["etag"] == etag
     client.post(f"{path}/confirm", headers=people.auth(people.driver))
-    assert client.get(path, headers={**people.auth(people.interviewer), "If-None-Match": etag}).status_code == 200
+    assert client.get(path, headers={**people.auth(people.interviewer),
+                                     "If-None-Match": etag}).status_code == 200
 
 
 def test_history_records_every_step_in_order(client, people):
     interview = book(client, people)
     path = f"/api/v1/interviews/{interview['id']}"
-    client.patch(path, json={"interview": {"kind": "phone_call"}}, headers=people.auth(people.interviewer))
+    client.patch(path, json={"interview": {"kind": "phone_call"}},
+                 headers=people.auth(people.interviewer))
     start, end = slot()
-    client.post(f"{path}/amendment", json={"amendment": {"start_at": start, "end_at": end}}, headers=people.auth(people.driver))
+    client.post(f"{path}/amendment", json={"amendment": {"start_at": start, "end_at": end}},
+                headers=people.auth(people.driver))
     client.post(f"{path}/amendment/accept", headers=people.auth(people.interviewer))
     client.post(f"{path}/cancel", headers=people.auth(people.driver))
     events = client.get(f"{path}/events", headers=people.auth(people.coordinator)).json()["events"]
-    assert [e["action"] for e in events] == ["create", "edit", "propose_amendment", "accept_amendment", "cancel"]
+    assert [e["action"] for e in events] == ["create", "edit", "propose_amendment",
+                                             "accept_amendment", "cancel"]
     assert events[1]["changes"] == {"kind": {"from": "video_call", "to": "phone_call"}}
     assert events[3]["changes"]["start_at"]["to"] == start.replace("Z", ".000Z")

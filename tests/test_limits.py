@@ -40,7 +40,8 @@ def nested(depth: int) -> bytes:
 @pytest.mark.parametrize("depth", [65, 2_000, 10_000])
 def test_deep_json_is_refused_before_it_is_parsed(client, people: People, depth):
     response = client.post("/api/v1/interviews", content=nested(depth),
-                           headers={**people.auth(people.coordinator), "Content-Type": "application/json"})
+                           headers={**people.auth(people.coordinator),
+                                    "Content-Type": "application/json"})
     body = assert_problem(response, 400, "malformed_json")
     assert "deeper than 64" in body["detail"]
 
@@ -54,12 +55,14 @@ def test_brackets_inside_strings_do_not_count_as_depth(client, people: People):
 # 2. Lone surrogates -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("location", ["https://zoom.com/a\ud800b", "https://zoom.com/\udfff"])
-def test_a_lone_surrogate_is_malformed_json_and_nothing_is_written(client, people: People, db, location):
+def test_a_lone_surrogate_is_malformed_json_and_nothing_is_written(client, people: People, db,
+                                                                   location):
     before = Interview.select().count()
     raw = json.dumps(interview_body(people, location=location))  # ensure_ascii: "\\ud800"
     assert "\\ud" in raw
     response = client.post("/api/v1/interviews", content=raw,
-                           headers={**people.auth(people.coordinator), "Content-Type": "application/json"})
+                           headers={**people.auth(people.coordinator),
+                                    "Content-Type": "application/json"})
     assert "surrogate" in assert_problem(response, 400, "malformed_json")["detail"]
     assert Interview.select().count() == before
 
@@ -68,9 +71,11 @@ def test_a_lone_surrogate_in_a_cancel_reason_is_refused(client, people: People):
     interview = book(client, people)
     response = client.post(f"/api/v1/interviews/{interview['id']}/cancel",
                            content='{"reason": "a\\ud800b"}',
-                           headers={**people.auth(people.interviewer), "Content-Type": "application/json"})
+                           headers={**people.auth(people.interviewer),
+                                    "Content-Type": "application/json"})
     assert_problem(response, 400, "malformed_json")
-    shown = client.get(f"/api/v1/interviews/{interview['id']}", headers=people.auth(people.interviewer))
+    shown = client.get(f"/api/v1/interviews/{interview['id']}",
+                       headers=people.auth(people.interviewer))
     assert shown.json()["interview"]["status"] == "pending"
 
 
@@ -78,7 +83,8 @@ def test_a_surrogate_pair_is_a_character(client, people: People):
     body = json.dumps(interview_body(people, location="https://zoom.com/\U0001F600"))
     assert "\\ud83d\\ude00" in body
     response = client.post("/api/v1/interviews", content=body,
-                           headers={**people.auth(people.coordinator), "Content-Type": "application/json"})
+                           headers={**people.auth(people.coordinator),
+                                    "Content-Type": "application/json"})
     assert response.status_code == 200, response.text
     assert response.json()["interview"]["location"].endswith("\U0001F600")
 
@@ -86,7 +92,8 @@ def test_a_surrogate_pair_is_a_character(client, people: People):
 # 3. Header size (the app's check; the server's is below) -------------------------------------
 
 def test_headers_over_the_limit_are_431(client, people: People):
-    response = client.get("/api/v1/me", headers={**people.auth(people.driver), "X-Padding": "a" * 20_000})
+    response = client.get("/api/v1/me",
+                          headers={**people.auth(people.driver), "X-Padding": "a" * 20_000})
     assert "16384" in assert_problem(response, 431, "headers_too_large")["detail"]
     assert client.get("/api/v1/me", headers={**people.auth(people.driver), "X-Padding": "a" * 8_000}
                       ).status_code == 200
@@ -101,7 +108,8 @@ def chunks(document: dict, size: int = 7):
 
 def test_chunked_bodies_work_on_create_update_and_propose(client, people: People):
     coordinator = {**people.auth(people.coordinator), "Content-Type": "application/json"}
-    created = client.post("/api/v1/interviews", content=chunks(interview_body(people)), headers=coordinator)
+    created = client.post("/api/v1/interviews", content=chunks(interview_body(people)),
+                          headers=coordinator)
     assert created.status_code == 200, created.text
     path = f"/api/v1/interviews/{created.json()['interview']['id']}"
     updated = client.patch(path, content=chunks({"interview": {"location": "https://meet.example/x"}}),
@@ -119,7 +127,8 @@ def test_an_oversized_chunked_body_is_413(client, people: People, db):
     before = Interview.select().count()
     body = interview_body(people, location="https://zoom.com/" + "a" * 70_000)
     response = client.post("/api/v1/interviews", content=chunks(body, 4096),
-                           headers={**people.auth(people.coordinator), "Content-Type": "application/json"})
+                           headers={**people.auth(people.coordinator),
+                                    "Content-Type": "application/json"})
     assert_problem(response, 413, "payload_too_large")
     assert Interview.select().count() == before
 
@@ -129,17 +138,21 @@ def test_an_oversized_chunked_body_is_413(client, people: People, db):
 ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 
 
-@pytest.mark.parametrize("sub", ["²", "¹²", "٣", " 12", "12 ", "+12", "1_000", "0x1f", "1" * 19, ""])
+@pytest.mark.parametrize("sub", [
+    "²", "¹²", "٣", " 12", "12 ", "+12", "1_000", "0x1f", "1" * 19, "",
+])
 def test_a_sub_that_is_not_ascii_digits_is_401(client, sub):
     token = jwt.encode(claims_for(1, sub=sub), SECRET, algorithm="HS256")
-    assert_problem(client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}), 401, "unauthorized")
+    assert_problem(client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}),
+                   401, "unauthorized")
 
 
 def test_arabic_indic_digits_do_not_name_a_user(client, people: People):
     sub = str(people.coordinator.id).translate(ARABIC_INDIC)
     assert int(sub) == people.coordinator.id  # what Python would have made of it
     token = jwt.encode(claims_for(1, sub=sub), SECRET, algorithm="HS256")
-    assert_problem(client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}), 401, "unauthorized")
+    assert_problem(client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}),
+                   401, "unauthorized")
 
 
 # 8. The development secret ------------------------------------------------------------------
@@ -194,8 +207,10 @@ def test_the_server_refuses_huge_headers_with_431(server, size):
 
 
 @pytest.mark.parametrize("request_bytes", [
-    b"GARBAGE\r\n\r\n", b"GET /healthz HTTP/9.9\r\n\r\n", b"GET /healthz HTTP/1.1\r\nBad Header\r\n\r\n",
-    b"POST /api/v1/interviews HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\n",
+    b"GARBAGE\r\n\r\n", b"GET /healthz HTTP/9.9\r\n\r\n",
+    b"GET /healthz HTTP/1.1\r\nBad Header\r\n\r\n",
+    (b"POST /api/v1/interviews HTTP/1.1\r\nHost: x\r\n"
+     b"Content-Length: 5\r\nContent-Length: 7\r\n\r\n"),
 ])
 def test_malformed_requests_get_problem_json_with_our_headers(server, request_bytes):
     assert_raw_problem(exchange(server, request_bytes), 400, "bad_request")
@@ -209,7 +224,8 @@ def test_slow_and_silent_clients_are_cut_off(server):
     started = time.monotonic()
     try:
         # Meanwhile the server answers others.
-        assert parse(exchange(server, b"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n"))[0] == 200
+        assert parse(exchange(server,
+                              b"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n"))[0] == 200
         for sock in silent:
             sock.settimeout(10)
             assert sock.recv(100) == b""  # closed without a word: nothing was asked

@@ -28,7 +28,8 @@ def test_concurrent_overlapping_bookings_have_one_winner(server, people: People,
     for attempt in range(ATTEMPTS):
         # Every slot overlaps every other: same interviewer, starts a minute apart.
         begin = start + timedelta(minutes=attempt % 10)
-        body = interview_body(people, begin.isoformat(), (begin + timedelta(minutes=30)).isoformat())
+        body = interview_body(people, begin.isoformat(),
+                              (begin + timedelta(minutes=30)).isoformat())
         requests.append((people.auth(people.coordinator), body))
     statuses = hammer(server, requests)
     print(f"\nrace: {ATTEMPTS} attempts -> {dict(statuses)}")
@@ -53,15 +54,18 @@ def test_concurrent_bookings_of_one_interviewee_by_many_interviewers(server, peo
 
 
 def pending_interviews(base: str, people: People, count: int, day: int) -> list[int]:
-    """`count` pending interviews of one interviewer, at distinct times, each with its own interviewee."""
+    """`count` pending interviews of one interviewer, at distinct times, each with its own
+    interviewee."""
     ids = []
     with httpx.Client(base_url=base, timeout=30) as http:
         for n in range(count):
             interviewee = make_interviewee(people.driver)
             begin = datetime(2036, 1, day, 6, tzinfo=UTC) + timedelta(hours=n)
-            body = interview_body(people, begin.isoformat(), (begin + timedelta(minutes=30)).isoformat(),
+            body = interview_body(people, begin.isoformat(),
+                                  (begin + timedelta(minutes=30)).isoformat(),
                                   interviewee_id=interviewee.id)
-            response = http.post("/api/v1/interviews", json=body, headers=people.auth(people.coordinator))
+            response = http.post("/api/v1/interviews", json=body,
+                                 headers=people.auth(people.coordinator))
             assert response.status_code == 200, response.text
             ids.append(response.json()["interview"]["id"])
     return ids

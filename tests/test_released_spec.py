@@ -4,9 +4,10 @@ Schemathesis generates requests from the *released* spec and sends them to the c
 a request it allowed that is now refused, or a response it does not describe (status, body,
 headers), fails. New response fields are not breaking (clients ignore members they do not
 know, see README), so the released response schemas are read with `additionalProperties:
-false` lifted; everything else, enums included, binds as written. The escape hatch is a new major version in openapi.yaml's `info.version`:
-then the released contract no longer binds and this test is skipped, saying so. On release,
-copy openapi.yaml to spec/released.yaml (see README, "Compatibility with the released spec").
+false` lifted; everything else, enums included, binds as written. The escape hatch is a new
+major version in openapi.yaml's `info.version`: then the released contract no longer binds and
+this test is skipped, saying so. On release, copy openapi.yaml to spec/released.yaml (see
+README, "Compatibility with the released spec").
 """
 from __future__ import annotations
 
@@ -95,7 +96,8 @@ def released_schema(fuzz_app, settings):  # noqa: F811 (the imported fixture)
     if reason := breaking_change_allowed():
         pytest.skip(reason)
     released = open_responses(yaml.safe_load(RELEASED.read_text()))
-    loaded = schemathesis.openapi.from_dict(released, config=SchemathesisConfig.from_path(str(CONFIG)))
+    loaded = schemathesis.openapi.from_dict(released,
+                                            config=SchemathesisConfig.from_path(str(CONFIG)))
     loaded.app = fuzz_app
     return as_demo_coordinator(loaded, settings)
 

@@ -49,7 +49,8 @@ def test_a_window_crossing_midnight_and_a_month_end():
     # Saturday 22:00-24:00 EST is 03:00-05:00 UTC on 1 February; Sunday 00:00-02:00 follows.
     assert starts == [at(2032, 2, 1, 3), at(2032, 2, 1, 4), at(2032, 2, 1, 5), at(2032, 2, 1, 6)]
     # ...but not 23:30-00:30: a slot must lie inside one period.
-    assert calendar.broken(at(2032, 2, 1, 4, 30), at(2032, 2, 1, 5, 30), PAST)[0] == "outside_working_hours"
+    assert calendar.broken(at(2032, 2, 1, 4, 30), at(2032, 2, 1, 5, 30), PAST)[0] \
+        == "outside_working_hours"
 
 
 def test_rules_in_order_and_their_edges():
@@ -70,7 +71,8 @@ def test_rules_in_order_and_their_edges():
     assert Calendar(rules, two, []).broken(start, end, PAST, override=True)[0] == "daily_limit"
     assert Calendar(rules, [], []).broken(at(2031, 1, 6, 16, 30), at(2031, 1, 6, 17, 30), PAST)[0] \
         == "outside_working_hours"
-    assert Calendar(rules, [], []).broken(start, end, start - timedelta(minutes=59))[0] == "too_soon"
+    assert Calendar(rules, [], []).broken(start, end, start - timedelta(minutes=59))[0] \
+        == "too_soon"
     assert Calendar(rules, [], []).broken(start, end, start - timedelta(minutes=60)) is None
 
 

@@ -44,7 +44,8 @@ def created_events(client, headers) -> list[dict]:
 def sightings(client, people, who, interview_id: int, hook_id: int, feed_url: str) -> dict:
     """Where `who` finds the interview: each surface answers True or False."""
     headers = people.auth(who)
-    shown = client.get(f"/api/v1/interviews/{interview_id}", headers=people.auth(people.coordinator))
+    shown = client.get(f"/api/v1/interviews/{interview_id}",
+                       headers=people.auth(people.coordinator))
     start_at = shown.json()["interview"]["start_at"]
     listed = client.get("/api/v1/interviews", params={"start_from": start_at, "limit": 100},
                         headers=headers).json()["interviews"]
@@ -56,7 +57,8 @@ def sightings(client, people, who, interview_id: int, hook_id: int, feed_url: st
                     Delivery.select().where(Delivery.webhook == hook_id)]
     calendar = client.get(feed_url.split("testserver", 1)[-1]).text
     return {
-        "show": client.get(f"/api/v1/interviews/{interview_id}", headers=headers).status_code == 200,
+        "show": client.get(f"/api/v1/interviews/{interview_id}",
+                           headers=headers).status_code == 200,
         "history": client.get(f"/api/v1/interviews/{interview_id}/events",
                               headers=headers).status_code == 200,
         "calendar file": client.get(f"/api/v1/interviews/{interview_id}/calendar",

@@ -46,7 +46,8 @@ def test_another_users_webhook_is_404_everywhere(client, people):
     base = f"/api/v1/webhooks/{hook['id']}"
     ping = client.post(base + "/ping", headers=people.auth(people.driver)).json()["delivery"]
     assert client.get(base, headers=other).status_code == 404
-    assert client.patch(base, json={"webhook": {"enabled": False}}, headers=other).status_code == 404
+    assert client.patch(base, json={"webhook": {"enabled": False}},
+                        headers=other).status_code == 404
     assert client.delete(base, headers=other).status_code == 404
     assert client.post(base + "/rotate_secret", headers=other).status_code == 404
     assert client.post(base + "/ping", headers=other).status_code == 404
@@ -66,7 +67,8 @@ def test_unknown_event_name_is_400(client, people):
 def test_update_and_delete(client, people):
     hook = subscribe(client, people, people.interviewer)
     base, auth = f"/api/v1/webhooks/{hook['id']}", people.auth(people.interviewer)
-    changed = client.patch(base, json={"webhook": {"enabled": False, "events": ["interview.created"]}},
+    changed = client.patch(base,
+                           json={"webhook": {"enabled": False, "events": ["interview.created"]}},
                            headers=auth)
     assert changed.status_code == 200
     assert changed.json()["webhook"]["enabled"] is False
@@ -108,7 +110,8 @@ class Resolver:
     ("https://nowhere.example.com/x", "does not resolve"),
     ("https://user:pw@hooks.example.com/x", "credentials"),
 ])
-def test_production_refuses_urls_that_are_not_public_https(client, people, monkeypatch, url, reason):
+def test_production_refuses_urls_that_are_not_public_https(client, people, monkeypatch, url,
+                                                           reason):
     monkeypatch.setattr(webhook_handlers, "allow_private", False)
     monkeypatch.setattr(webhook_handlers, "resolver", Resolver({
         "hooks.example.com": ["93.184.216.34"], "inside.example.com": ["192.168.1.5"],
@@ -122,14 +125,16 @@ def test_production_refuses_urls_that_are_not_public_https(client, people, monke
 
 def test_production_accepts_https_to_a_public_address(client, people, monkeypatch):
     monkeypatch.setattr(webhook_handlers, "allow_private", False)
-    monkeypatch.setattr(webhook_handlers, "resolver", Resolver({"hooks.example.com": ["93.184.216.34"]}))
+    monkeypatch.setattr(webhook_handlers, "resolver",
+                        Resolver({"hooks.example.com": ["93.184.216.34"]}))
     subscribe(client, people, people.coordinator, url="https://hooks.example.com/x")
 
 
 def walk(client, people) -> dict:
     """Create, edit, confirm, propose, accept, propose, reject, propose, withdraw, cancel."""
     interview = book(client, people)
-    base, i, d = f"/api/v1/interviews/{interview['id']}", people.auth(people.interviewer), people.auth(people.driver)
+    base, i, d = (f"/api/v1/interviews/{interview['id']}", people.auth(people.interviewer),
+                  people.auth(people.driver))
     steps = [("patch", "", {"interview": {"kind": "phone_call", "location": None}}, i),
              ("post", "/confirm", None, d)]
     for ending in ("/amendment/accept", "/amendment/reject", None):
@@ -164,7 +169,8 @@ def test_every_recorded_change_is_an_event_with_the_owners_view(client, people):
         assert event["data"]["reason"] == entry["reason"]
         assert event["occurred_at"] == entry["at"]
     created, confirmed, cancelled = events[0], events[2], events[-1]
-    assert created["data"]["interview"]["allowed_actions"] == ["confirm", "decline", "cancel", "propose_amendment"]
+    assert created["data"]["interview"]["allowed_actions"] == ["confirm", "decline", "cancel",
+                                                               "propose_amendment"]
     assert confirmed["data"]["interview"]["status"] == "confirmed"
     assert cancelled["data"]["interview"]["allowed_actions"] == []
     assert cancelled["data"]["reason"] == "no longer needed"
@@ -220,7 +226,8 @@ def test_a_change_that_rolls_back_writes_no_delivery(client, people, monkeypatch
     shown = client.get(f"/api/v1/interviews/{interview['id']}", headers=people.auth(people.driver))
     assert shown.json()["interview"]["status"] == "pending"
     bring_to(client, people, interview, "confirmed")
-    assert [e["type"] for e in deliveries(hook["id"])] == ["interview.created", "interview.confirmed"]
+    assert [e["type"] for e in deliveries(hook["id"])] == ["interview.created",
+                                                           "interview.confirmed"]
 
 
 @pytest.mark.parametrize("address, public", [

@@ -50,7 +50,8 @@ def test_kill_9_mid_burst_loses_no_committed_event(client, people, database_url,
                 except httpx.HTTPError:
                     return  # the server died under this request: committed or not, we check
                 with lock:
-                    (acknowledged if response.status_code == 200 else refused).append(response.status_code)
+                    (acknowledged if response.status_code == 200 else refused).append(
+                        response.status_code)
 
             with ThreadPoolExecutor(4) as pool:
                 futures = [pool.submit(change, n) for n in range(BURST)]
@@ -72,8 +73,8 @@ def test_kill_9_mid_burst_loses_no_committed_event(client, people, database_url,
         bodies = receiver.verified(hook["secret"])
     received = [b["id"] for b in bodies]
     lost = committed - set(received)
-    print(f"\nkill -9 burst: {BURST} requests, {len(acknowledged)} acknowledged, {len(refused)} refused, "
-          f"{len(committed)} committed events, {len(received)} received, "
+    print(f"\nkill -9 burst: {BURST} requests, {len(acknowledged)} acknowledged, "
+          f"{len(refused)} refused, {len(committed)} committed events, {len(received)} received, "
           f"{len(received) - len(set(received))} duplicates, {len(lost)} lost")
     assert not lost
     assert set(received) <= committed  # nothing that rolled back (or never happened) arrived

@@ -83,7 +83,8 @@ def sqlite_no_overlap() -> list[str]:
     checks = "\n".join(
         f"""SELECT RAISE(ABORT, 'interview_{who}_no_overlap') WHERE EXISTS (
                 SELECT 1 FROM interview i WHERE i.{who}_id = NEW.{who}_id AND i.id IS NOT NEW.id
-                AND i.status IN {ACTIVE} AND i.start_at < NEW.end_at AND i.end_at > NEW.start_at);"""
+                AND i.status IN {ACTIVE} AND i.start_at < NEW.end_at """
+        "AND i.end_at > NEW.start_at);"
         for who in ("interviewer", "interviewee")
     )
     return [

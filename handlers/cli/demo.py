@@ -23,12 +23,15 @@ DOCUMENTED_BODY = (
 )
 
 
-def screen(base_url: str, tokens: dict[str, str], applied: list[str], imported: dict[str, int]) -> str:
+def screen(base_url: str, tokens: dict[str, str], applied: list[str],
+           imported: dict[str, int]) -> str:
     """The text `make run` shows before serving (pure: no I/O)."""
     migrated = f"migrated ({', '.join(applied)})" if applied else "schema up to date"
-    exports = "\n".join(f"  export {var}={tokens[var]}\n    # {who}" for var, _id, who in DEMO_USERS)
+    exports = "\n".join(f"  export {var}={tokens[var]}\n    # {who}"
+                        for var, _id, who in DEMO_USERS)
+    users = imported["users"]
     return f"""
-Interviews API demo: database {migrated}; demo people imported ({imported['users']} new or changed users).
+Interviews API demo: database {migrated}; demo people imported ({users} new or changed users).
 
 1. Paste these into another shell (demo tokens, valid 30 days):
 {exports}

@@ -135,7 +135,8 @@ class Deliverer:
         """Send one claimed delivery; its outcome is recorded with the next batch."""
         now = self.clock()
         try:
-            outcome = await self.sender(claimed.url, signed_headers(claimed, now), claimed.payload.encode())
+            outcome = await self.sender(claimed.url, signed_headers(claimed, now),
+                                        claimed.payload.encode())
         except Exception as error:  # a sender bug must not lose the delivery's lease forever
             log.exception("webhook sender failed")
             outcome = Outcome(error=f"{type(error).__name__}: {error}"[:500])

@@ -62,7 +62,8 @@ def literal(host: str) -> Address | None:
         return None
 
 
-async def public_addresses(parts: SplitResult, resolver: Resolver = system_resolver) -> list[Address]:
+async def public_addresses(parts: SplitResult,
+                           resolver: Resolver = system_resolver) -> list[Address]:
     """The addresses `parts` reaches, all public; UnsafeUrl if any is not (or none exist)."""
     host = parts.hostname or ""
     address = literal(host)

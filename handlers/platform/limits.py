@@ -24,7 +24,8 @@ class BodyTooLarge(Exception):
 
 def head_size(scope: Scope) -> int:
     """About the bytes of the request line and headers, as they came on the wire."""
-    size = len(scope["method"]) + len(scope.get("raw_path") or b"") + len(scope["query_string"]) + 12
+    size = (len(scope["method"]) + len(scope.get("raw_path") or b"")
+            + len(scope["query_string"]) + 12)
     for name, value in scope["headers"]:
         size += len(name) + len(value) + 4
     return size
