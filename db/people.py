@@ -10,7 +10,7 @@ from peewee import JOIN, SQL, IntegrityError, NodeList, SqliteDatabase, Tuple, f
 from db import key_shared, lockable, write_transaction
 from db.errors import Conflict, DomainError, Forbidden, Invalid
 from db.fields import utcnow
-from db.models import ACTIVE, ROLES, Interview, Interviewee, User, database
+from db.models import ROLES, Interviewee, InterviewMember, User, database
 from db.schedules import Schedule
 
 # The bounds of a person's fields; openapi.yaml's UserUpsert and IntervieweeUpsert say the
@@ -78,9 +78,10 @@ def upsert(model, existing, record_id: int, record: dict, fields: tuple[str, ...
 
 def role_in_use(user: User) -> str | None:
     """Why `user`'s role may not change now, or None when it may."""
-    if user.role == "interviewer" and Interview.select(Interview.id).where(
-            (Interview.interviewer == user.id) & Interview.status.in_(ACTIVE)).exists():
-        return f"user {user.id} is the interviewer of active interviews"
+    if user.role == "interviewer" and InterviewMember.select(InterviewMember.id).where(
+            (InterviewMember.interviewer == user.id)
+            & (InterviewMember.active == True)).exists():
+        return f"user {user.id} is an interviewer (lead or panel) of active interviews"
     if user.role == "driver" and Interviewee.select(Interviewee.id).where(
             Interviewee.driver == user.id).exists():
         return f"user {user.id} is the driver of interviewees"

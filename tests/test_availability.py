@@ -42,10 +42,11 @@ def test_slots_skip_bookings_and_buffers_and_name_free_interviewers(client, peop
                    **{"from": iso(monday + timedelta(hours=9)), "to": iso(monday + timedelta(hours=12))})
     body = response.json()
     by_start = {s["start_at"][11:16]: s["interviewer_ids"] for s in body["slots"]}
-    assert by_start["09:00"] == [people.interviewer.id, second.id]
+    # Both free: the one with nothing booked this week first (fairest first).
+    assert by_start["09:00"] == [second.id, people.interviewer.id]
     assert by_start["09:30"] == [second.id]   # ends 10:00, but the buffer is 10 minutes
     assert by_start["10:00"] == [second.id]   # overlap
-    assert by_start["11:15"] == [people.interviewer.id, second.id]
+    assert by_start["11:15"] == [second.id, people.interviewer.id]
     # 09:45 to 10:45 overlap; 09:30 and 11:00 are closer than the buffer.
     assert body["excluded"]["overlap"] == 5 and body["excluded"]["buffer"] == 2
 

@@ -12,8 +12,8 @@ import pytest
 from peewee import IntegrityError, SqliteDatabase
 
 from db import write_transaction
+from db.listing import interviews_query
 from db.models import MAX_DURATION, Interview
-from db.scheduling import interviews_query
 
 START = datetime(2040, 3, 1, 9, tzinfo=UTC)
 SIDES = ("interviewer", "interviewee")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from peewee import SqliteDatabase
 
-from db.scheduling import interviews_query
+from db.listing import interviews_query
 
 SINCE = datetime(2030, 1, 1, tzinfo=UTC)
 

@@ -132,8 +132,8 @@ def test_default_limit_is_25(client, people, db):
 def test_compiled_page_query_finds_what_the_built_query_finds(client, people, db):
     """page_of_interviews runs the list query compiled once per shape; for every shape it
     must find exactly the rows peewee's freshly built query finds, with any values."""
-    from db import scheduling
-    from db.scheduling import interviews_query, page_of_interviews
+    from db import listing
+    from db.listing import interviews_query, page_of_interviews
 
     base = datetime(2034, 3, 1, tzinfo=UTC)
     interviewers = [make_user("interviewer") for _ in range(2)]
@@ -144,7 +144,7 @@ def test_compiled_page_query_finds_what_the_built_query_finds(client, people, db
          "version": 1, "created_at": base, "updated_at": base + timedelta(minutes=i)}
         for i in range(24)
     ]).execute()
-    scheduling.PAGE_QUERIES.clear()
+    listing.PAGE_QUERIES.clear()
     cases = [
         ({}, None),
         ({"status": ["pending"]}, None),
@@ -163,4 +163,4 @@ def test_compiled_page_query_finds_what_the_built_query_finds(client, people, db
                     assert [r.id for r in got] == [r.id for r in want[:limit]], (filters, variant)
                     assert more == (len(want) > limit)
                     assert all(r.interviewer.id and r.interviewee.driver.id for r in got)
-    assert len(scheduling.PAGE_QUERIES) == 3 * len(cases)
+    assert len(listing.PAGE_QUERIES) == 3 * len(cases)

@@ -11,6 +11,7 @@ WEEK = {day: [{"start": "09:00", "end": "17:00"}]
         for day in ("monday", "tuesday", "wednesday", "thursday", "friday")}
 SCHEDULE = {"time_zone": "Europe/London", "working_hours": WEEK, "buffer_minutes": 10,
             "daily_limit": 3, "minimum_notice_minutes": 120}
+SHOWN = {**SCHEDULE, "weekly_limit": None, "date_overrides": {}}  # what a PUT of it reads back
 MONDAY = datetime(2031, 3, 3, tzinfo=UTC)  # GMT
 
 
@@ -30,15 +31,16 @@ def test_default_schedule_then_put_with_etags(client, people: People):
     first = client.get(path, headers=people.auth(people.interviewer))
     assert first.status_code == 200
     assert first.json() == {"schedule": {"time_zone": "UTC", "working_hours": None, "buffer_minutes": 0,
-                                         "daily_limit": None, "minimum_notice_minutes": 0}}
+                                         "daily_limit": None, "minimum_notice_minutes": 0,
+                                         "weekly_limit": None, "date_overrides": {}}}
     tag = first.headers["ETag"]
     assert client.get(path, headers={**people.auth(people.interviewer), "If-None-Match": tag}).status_code == 304
     saved = put_schedule(client, people, who=people.interviewer, **{"If-Match": tag})
     assert saved.status_code == 200, saved.text
-    assert saved.json()["schedule"] == SCHEDULE and saved.headers["ETag"] != tag
+    assert saved.json()["schedule"] == SHOWN and saved.headers["ETag"] != tag
     stale = put_schedule(client, people, **{"If-Match": tag})
     assert stale.status_code == 412
-    assert client.get(path, headers=people.auth(people.coordinator)).json()["schedule"] == SCHEDULE
+    assert client.get(path, headers=people.auth(people.coordinator)).json()["schedule"] == SHOWN
 
 
 def test_only_the_interviewer_or_a_coordinator_sees_a_schedule(client, people: People):
