@@ -78,6 +78,43 @@ def test_overlap_triggers_read_a_bounded_range(db, event):
         assert_bounded_range(plan(db, sql, params), f"interview_{side}_start")
 
 
+def test_member_overlap_query_reads_a_bounded_range(db):
+    """Seats of every role: the same bounded range, on the active-member index."""
+    from db.models import InterviewMember
+
+    member = InterviewMember
+    query = member.select(member.interview).where(
+        member.interviewer.in_([1, 2]), member.active == True,
+        member.start_at < START + timedelta(hours=1), member.start_at > START - MAX_DURATION,
+        member.end_at > START)
+    text = plan(db, *query.sql())
+    if is_sqlite(db):
+        assert re.search(r"USING INDEX interview_member_active \(interviewer_id=\? AND active=\? "
+                         r"AND start_at>\? AND start_at<\?\)", text), text
+    else:
+        assert_bounded_range(text, "interview_member_active")
+
+
+@pytest.mark.parametrize("event", ["insert", "update"])
+def test_member_overlap_checks_read_a_bounded_range(db, event):
+    """SQLite: the member triggers' check, as bound; PostgreSQL: the EXCLUDE constraint."""
+    if not is_sqlite(db):
+        rows = db.execute_sql(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conname = 'interview_member_no_overlap'").fetchall()
+        assert len(rows) == 1 and "EXCLUDE USING gist" in rows[0][0] and "active" in rows[0][0]
+        return
+    trigger = db.execute_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+        (f"interview_member_no_overlap_{event}",)).fetchone()[0]
+    (check,) = re.findall(r"EXISTS \((.*?)\);", trigger, re.DOTALL)
+    sql = re.sub(r"NEW\.\w+", "?", check)
+    params = [1 if i == 0 else "2040-03-01 09:00:00.000000+00:00" for i in range(sql.count("?"))]
+    text = plan(db, sql, params)
+    assert re.search(r"USING (COVERING )?INDEX interview_member_active \(interviewer_id=\? AND "
+                     r"active=\? AND start_at>\? AND start_at<\?\)", text), text
+
+
 def test_pending_list_of_a_coordinator_walks_the_status_index(people, db):
     query = interviews_query(people.coordinator, {"status": ["pending"]}, (START, 5)).limit(26)
     text = plan(db, *query.sql())
