@@ -14,7 +14,8 @@ from db.fields import UTCDateTimeField
 from db.models import database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-OVERLAP_CONSTRAINTS = ("interview_interviewer_no_overlap", "interview_interviewee_no_overlap")
+OVERLAP_CONSTRAINTS = ("interview_interviewer_no_overlap", "interview_interviewee_no_overlap",
+                       "interview_member_no_overlap")
 
 
 def open_database(url: str, max_connections: int = 64) -> Database:
