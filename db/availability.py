@@ -51,12 +51,14 @@ def availability(caller: User, interviewee_id: int, interviewer_ids: list[int], 
     after = WEEK_MARGIN if ranks or weekly else MARGIN
     bookings = bookings_of(interviewer_ids, start - before, end + after)
     last_ends = last_ends_before(interviewer_ids, start - before) if ranks else {}
-    time_off = time_off_of(interviewer_ids, start, end)
+    # Without a schedule an interviewer is always available, time off included (as create
+    # has it: no schedule, no rules).
+    time_off = time_off_of(list(schedules), start, end)
     interviewee_busy = list(
         Interview.select(Interview.start_at, Interview.end_at)
         .where(Interview.interviewee == interviewee_id, Interview.status.in_(ACTIVE),
                Interview.start_at > start - MAX_DURATION, Interview.start_at < end).tuples())
-    calendars = {i: Calendar(schedules.get(i, DEFAULT_RULES), bookings[i], time_off[i],
+    calendars = {i: Calendar(schedules.get(i, DEFAULT_RULES), bookings[i], time_off.get(i, []),
                              last_ends.get(i))
                  for i in interviewer_ids}
     duration = timedelta(minutes=duration_minutes)

@@ -75,3 +75,20 @@ def test_limit_and_an_empty_answer_explains_itself(client, people: People):
     assert put_schedule(client, people, {**SCHEDULE, "working_hours": {}}).status_code == 200
     empty = ask(client, people, **window).json()
     assert empty["slots"] == [] and empty["excluded"]["outside_working_hours"] == 11
+
+
+def test_time_off_of_an_interviewer_without_a_schedule_blocks_nothing(client, people: People):
+    """Without a schedule an interviewer is always available (no schedule, no rules): what
+    availability offers, create accepts, time off or not."""
+    alone = make_user("interviewer")
+    start = datetime(2031, 9, 1, 9, tzinfo=UTC)
+    added = client.post(f"/api/v1/interviewers/{alone.id}/time_off",
+                        headers=people.auth(people.coordinator),
+                        json={"time_off": {"start_at": iso(start),
+                                           "end_at": iso(start + timedelta(hours=2))}})
+    assert added.status_code == 201
+    slots = ask(client, people, interviewers=[alone.id],
+                **{"from": iso(start), "to": iso(start + timedelta(minutes=30))}).json()["slots"]
+    assert [s["interviewer_ids"] for s in slots] == [[alone.id]]
+    book(client, people, iso(start), iso(start + timedelta(minutes=30)), interviewer_id=alone.id,
+         interviewee_id=make_interviewee(people.driver).id)

@@ -247,3 +247,27 @@ def test_fairest_matches_a_brute_force_reading_on_small_cases():
             calendars[person] = Calendar(rules, [(s, e, n, c) for n, (s, e, c) in enumerate(taken)], [])
         want = sorted(people_ids, key=lambda p: brute_key(*raw[p], start, p))
         assert fairest(list(people_ids), calendars, ms(start)) == want
+
+
+def test_availability_reads_the_whole_local_week_for_a_weekly_limit(client, people: People):
+    monday = a_monday()
+    full = make_user("interviewer")
+    put(client, people, full, weekly_limit=2)
+    for hour in (9, 11):
+        book(client, people, iso(monday + timedelta(hours=hour)),
+             iso(monday + timedelta(hours=hour, minutes=30)), interviewer_id=full.id,
+             interviewee_id=make_interviewee(people.driver).id)
+    friday = availability(client, people, [full], monday + timedelta(days=4, hours=9), 2)
+    assert friday["slots"] == [] and friday["excluded"]["weekly_limit"] == 2
+
+
+def test_fairness_reads_when_the_last_interview_ended_however_long_ago(client, people: People):
+    monday = a_monday() + timedelta(hours=9)
+    # Made in the opposite order, so that ids alone would order them the other way round.
+    less_long_ago, long_ago, never = (make_user("interviewer") for _ in range(3))
+    for person, days in ((long_ago, 40), (less_long_ago, 35)):
+        book(client, people, iso(monday - timedelta(days=days)),
+             iso(monday - timedelta(days=days) + timedelta(minutes=30)), interviewer_id=person.id,
+             interviewee_id=make_interviewee(people.driver).id)
+    slot = availability(client, people, [less_long_ago, long_ago, never], monday, 1)["slots"][0]
+    assert slot["interviewer_ids"] == [never.id, long_ago.id, less_long_ago.id]
