@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from itertools import pairwise
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -31,7 +32,7 @@ def never_two_overlapping(interviewer_id: int) -> None:
     member = InterviewMember
     rows = sorted(member.select(member.start_at, member.end_at)
                   .where(member.interviewer == interviewer_id, member.active == True).tuples())
-    assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(rows, rows[1:])), rows
+    assert all(a_end <= b_start for (_, a_end), (b_start, _) in pairwise(rows)), rows
 
 
 def booking(people: People, start: datetime, minutes: int = 30, **fields) -> tuple:
