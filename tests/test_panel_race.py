@@ -94,21 +94,24 @@ def test_a_decline_racing_bookings_of_the_freed_time(client, server, people: Peo
         assert interview.status_code == 200, interview.text
         answer = f"/api/v1/interviews/{interview.json()['interview']['id']}/response"
 
-        def race(status: str) -> tuple[int, int]:
-            rivals = [(*booking(people, start + timedelta(minutes=5 * (n % 3)),
-                                interviewer_id=member.id), "POST", "/api/v1/interviews")
-                      for n in range(8)]
-            respond = (people.auth(member), {"response": {"status": status}}, "POST", answer)
-            # The answer goes in the middle of the burst, not before or after all of it.
-            statuses = hammer(server, rivals[:4] + [respond] + rivals[4:])
-            totals.update(statuses)
-            assert not [s for s in statuses if s >= 500], statuses
-            never_two_overlapping(member.id)
-            return statuses[200], len(seats_of(member.id, start, start + timedelta(hours=1)))
-
-        wins, seats = race("declined")  # the decline always succeeds; one booking may follow it
+        # The decline always succeeds, and one booking may follow it.
+        wins, seats = race(server, people, member, start, answer, "declined", totals)
         assert wins in (1, 2) and seats == wins - 1
-        if seats == 0:
-            wins, seats = race("accepted")  # the time is free: the answer or one booking wins
+        if seats == 0:  # the time is free: the answer again or one booking wins
+            wins, seats = race(server, people, member, start, answer, "accepted", totals)
             assert wins == 1 and seats == 1
     report("decline race (4 rounds)", totals)
+
+
+def race(server: str, people: People, member, start: datetime, answer: str, status: str,
+         totals: Counter) -> tuple[int, int]:
+    """The member's answer in the middle of a burst of bookings of them at that time (all
+    overlapping one another); (winners, their active seats then)."""
+    rivals = [(*booking(people, start + timedelta(minutes=5 * (n % 3)), interviewer_id=member.id),
+               "POST", "/api/v1/interviews") for n in range(8)]
+    respond = (people.auth(member), {"response": {"status": status}}, "POST", answer)
+    statuses = hammer(server, rivals[:4] + [respond] + rivals[4:])
+    totals.update(statuses)
+    assert not [s for s in statuses if s >= 500], statuses
+    never_two_overlapping(member.id)
+    return statuses[200], len(seats_of(member.id, start, start + timedelta(hours=1)))
