@@ -50,6 +50,7 @@ class Shape:
 # Add a request shape here (availability, the change feed, ...): one line each.
 SHAPES: dict[str, Shape] = {
     "create": Shape("create", COORDINATOR),
+    "create with a panel of 4": Shape("create-panel", COORDINATOR),
     "show": Shape("get", COORDINATOR, "/api/v1/interviews/1"),
     "list status=pending (coordinator)": Shape(
         "get", COORDINATOR, "/api/v1/interviews?status=pending&limit=25"),

@@ -161,8 +161,11 @@ class Calendar:
         self.time_off = [(ms(a), ms(b)) for a, b in time_off]
         self.buffer = rules.buffer_minutes * MINUTE
         self.notice = rules.minimum_notice_minutes * MINUTE
+        self.daily_limit, self.weekly_limit = rules.daily_limit, rules.weekly_limit
+        self.restricts_hours = rules.restricts_hours
         self.day: tuple[int, int, int, list[tuple[int, int]]] | None = None
         self.week: tuple[int, int, int] | None = None
+        self.kept_load: tuple[int, int, tuple[int, int, int]] | None = None
 
     def near(self, start: int, end: int) -> tuple[list[int], list[int]]:
         """Ids of the bookings overlapping [start, end), and of those within the buffer."""
@@ -213,24 +216,38 @@ class Calendar:
 
     def broken_ms(self, start: int, end: int, now: int, override: bool = False,
                   counts: bool = True) -> tuple[str, list[int]] | None:
-        rules = self.rules
-        clashes, close = self.near(start, end)
-        if clashes:
-            return "overlap", clashes
-        if close:
-            return "buffer", close
-        if self.time_off and not override and any(
-                off_start < end and start < off_end for off_start, off_end in self.time_off):
-            return "time_off", []
-        if counts and rules.daily_limit is not None \
-                and self.local_day(start)[2] >= rules.daily_limit:
-            return "daily_limit", []
-        if counts and rules.weekly_limit is not None \
-                and self.local_week(start)[2] >= rules.weekly_limit:
-            return "weekly_limit", []
-        if rules.restricts_hours and not override and not any(
-                p_start <= start and end <= p_end for p_start, p_end in self.local_day(start)[3]):
-            return "outside_working_hours", []
+        # Asked for every (candidate, interviewer) pair of an availability window: written
+        # for speed (no booking near: no list is built; the local day is looked up once).
+        starts, margin = self.starts, self.buffer
+        if bisect.bisect_left(starts, start - margin - LONGEST) \
+                != bisect.bisect_left(starts, end + margin):
+            clashes, close = self.near(start, end)
+            if clashes:
+                return "overlap", clashes
+            if close:
+                return "buffer", close
+        if self.time_off and not override:
+            for off_start, off_end in self.time_off:
+                if off_start < end and start < off_end:
+                    return "time_off", []
+        day = self.day
+        if day is None or not day[0] <= start < day[1]:
+            day = self.local_day(start)
+        if counts:
+            if self.daily_limit is not None and day[2] >= self.daily_limit:
+                return "daily_limit", []
+            if self.weekly_limit is not None:
+                week = self.week
+                if week is None or not week[0] <= start < week[1]:
+                    week = self.local_week(start)
+                if week[2] >= self.weekly_limit:
+                    return "weekly_limit", []
+        if self.restricts_hours and not override:
+            for p_start, p_end in day[3]:
+                if p_start <= start and end <= p_end:
+                    break
+            else:
+                return "outside_working_hours", []
         if not override and start < now + self.notice:
             return "too_soon", []
         return None
@@ -238,11 +255,28 @@ class Calendar:
     def load(self, start: int) -> tuple[int, int, int]:
         """How loaded the interviewer is at a slot starting at `start`, least first: counted
         bookings starting in its local ISO week, those starting in the 28 days before it,
-        and when the last one before it ended (NEVER when there was none)."""
-        ends = self.counted_ends
-        last = bisect.bisect_right(ends, start) - 1
-        return (self.local_week(start)[2], self.counted_between(start - LOOKBACK, start),
-                ends[last] if last >= 0 else self.last_end_before)
+        and when the last one before it ended (NEVER when there was none).
+
+        Asked for each slot offered, in order: the answer is kept with the range of starts it
+        holds for (to the next week, the next booking's start or end, or the next start
+        leaving the 28 days), so most slots read it back instead of working it out."""
+        kept = self.kept_load
+        if kept is not None and kept[0] <= start < kept[1]:
+            return kept[2]
+        starts, ends = self.counted_starts, self.counted_ends
+        week = self.week
+        if week is None or not week[0] <= start < week[1]:
+            week = self.local_week(start)
+        entered = bisect.bisect_left(starts, start)  # constant while start <= starts[entered]
+        left = bisect.bisect_left(starts, start - LOOKBACK)
+        ended = bisect.bisect_right(ends, start)  # constant while start < ends[ended]
+        key = (week[2], entered - left, ends[ended - 1] if ended else self.last_end_before)
+        until = min(week[1],
+                    starts[entered] + 1 if entered < len(starts) else week[1],
+                    starts[left] + LOOKBACK + 1 if left < len(starts) else week[1],
+                    ends[ended] if ended < len(ends) else week[1])
+        self.kept_load = (start, until, key)
+        return key
 
 
 def fairest(free: list[int], calendars: dict[int, Calendar], start: int) -> list[int]:
@@ -281,14 +315,15 @@ def offer(slots: Iterable[Interval], interviewee_busy: Sequence[Interval],
     taken = [(ms(a), ms(b)) for a, b in interviewee_busy]
     now_ms = ms(now)
     everyone = list(calendars)
+    checks = [(interviewer_id, calendar.broken_ms) for interviewer_id, calendar in calendars.items()]
     for start, end in slots:
         start_ms, end_ms = ms(start), ms(end)
         if taken and any(b_start < end_ms and start_ms < b_end for b_start, b_end in taken):
             excluded["overlap"] += len(calendars)
             continue
         free = []
-        for interviewer_id, calendar in calendars.items():
-            broken = calendar.broken_ms(start_ms, end_ms, now_ms)
+        for interviewer_id, broken_ms in checks:
+            broken = broken_ms(start_ms, end_ms, now_ms)
             if broken is None:
                 free.append(interviewer_id)
             else:

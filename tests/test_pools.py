@@ -247,6 +247,11 @@ def test_fairest_matches_a_brute_force_reading_on_small_cases():
             calendars[person] = Calendar(rules, [(s, e, n, c) for n, (s, e, c) in enumerate(taken)], [])
         want = sorted(people_ids, key=lambda p: brute_key(*raw[p], start, p))
         assert fairest(list(people_ids), calendars, ms(start)) == want
+        # Asked again and again as slots go by (what a calendar keeps must still be right).
+        for step in range(60):
+            later = start + timedelta(minutes=rng.choice([1, 15, 30, 60, 600]) * step)
+            want = sorted(people_ids, key=lambda p: brute_key(*raw[p], later, p))
+            assert fairest(list(people_ids), calendars, ms(later)) == want, (step, later)
 
 
 def test_availability_reads_the_whole_local_week_for_a_weekly_limit(client, people: People):
