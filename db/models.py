@@ -308,6 +308,8 @@ class Interview(BaseModel):
                 "the lead's answer is always accepted: cancel the interview, or hand it to "
                 "another interviewer", self.allowed_actions(side))
         if side not in ACTION_SIDES[action]:
+            if action == "respond":
+                raise Forbidden("only the panel's members answer, each for themselves")
             raise Forbidden(f"the {side} side may not {action.replace('_', ' ')}")
         allowed = self.allowed_actions(side)
         if action not in allowed:
