@@ -183,22 +183,6 @@ class Interview(BaseModel):
         return cls.with_people().where(cls.seen_by(user.role, user.id))
 
     @classmethod
-    def overlapping(
-        cls, start_at: datetime, end_at: datetime, interviewer_id: int, interviewee_id: int,
-        exclude_id: int | None = None,
-    ) -> list[int]:
-        """Ids of active interviews sharing the interviewer (as lead or member) or the
-        interviewee in [start, end)."""
-        exclude = 0 if exclude_id is None else exclude_id
-        rows = overlap_query(INTERVIEWEE_SIDE)(interviewee_id, end_at, start_at - MAX_DURATION,
-                                               start_at, exclude)
-        ids = {row.id for row in rows}
-        for found in InterviewMember.overlapping([interviewer_id], start_at, end_at,
-                                                 exclude_id).values():
-            ids.update(found)
-        return sorted(ids)
-
-    @classmethod
     def active_near(cls, side: str, person_id: int, start_at: datetime, end_at: datetime,
                     margin: timedelta = timedelta(0)):
         """Active interviews of one person (`side` "interviewer" or "interviewee") that come

@@ -13,7 +13,7 @@ from peewee import IntegrityError, SqliteDatabase
 
 from db import write_transaction
 from db.listing import interviews_query
-from db.models import MAX_DURATION, Interview
+from db.models import MAX_DURATION, Interview, InterviewMember
 
 START = datetime(2040, 3, 1, 9, tzinfo=UTC)
 SIDES = ("interviewer", "interviewee")
@@ -80,8 +80,6 @@ def test_overlap_triggers_read_a_bounded_range(db, event):
 
 def test_member_overlap_query_reads_a_bounded_range(db):
     """Seats of every role: the same bounded range, on the active-member index."""
-    from db.models import InterviewMember
-
     member = InterviewMember
     query = member.select(member.interview).where(
         member.interviewer.in_([1, 2]), member.active == True,
@@ -142,14 +140,16 @@ def test_database_refuses_an_interview_over_8_hours(people, db):
 
 
 def test_bounded_checks_still_see_an_8_hour_interview_from_its_last_minute(people, db):
+    """The lead's seat of an 8-hour interview, seen from its last minute by the checks
+    bookings make (InterviewMember.overlapping) and by the database."""
     long_start = START + timedelta(days=3)
     long = insert(people, long_start, long_start + MAX_DURATION)
     late = long_start + MAX_DURATION - timedelta(minutes=1)
-    assert Interview.overlapping(late, late + timedelta(minutes=30), people.interviewer.id,
-                                 people.other_interviewee.id) == [long.id]
-    with pytest.raises(IntegrityError, match="interview_interviewer_no_overlap"):
+    seen = InterviewMember.overlapping([people.interviewer.id], late, late + timedelta(minutes=30))
+    assert seen == {people.interviewer.id: [long.id]}
+    with pytest.raises(IntegrityError, match="no_overlap"):
         insert(people, late, late + timedelta(minutes=30), interviewee=people.other_interviewee.id)
     after = long_start + MAX_DURATION
-    assert Interview.overlapping(after, after + timedelta(minutes=30), people.interviewer.id,
-                                 people.other_interviewee.id) == []
+    assert InterviewMember.overlapping([people.interviewer.id], after,
+                                       after + timedelta(minutes=30)) == {}
     insert(people, after, after + timedelta(minutes=30), interviewee=people.other_interviewee.id)
