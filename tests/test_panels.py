@@ -423,3 +423,18 @@ def test_a_member_of_an_active_panel_keeps_their_role(client, crew: Panel):
     response = client.put(f"/api/v1/users/{crew.shadow.id}", headers=crew.auth(crew.coordinator),
                           json={"user": {"title": "Sam Shadow", "role": "driver"}})
     assert response.status_code == 409 and response.json()["code"] == "role_in_use"
+
+
+def test_every_event_type_at_once_may_be_named(client, crew: Panel, db):
+    """Webhooks and the feed take the whole list of event types, the new one included."""
+    from db.events import EVENT_TYPES
+    from db.webhooks import Webhook
+
+    every = sorted(EVENT_TYPES.values())
+    hook = client.post("/api/v1/webhooks", headers=crew.auth(crew.coordinator),
+                       json={"webhook": {"url": "http://127.0.0.1:9/all", "events": every}})
+    assert hook.status_code == 201, hook.text
+    Webhook.delete().where(Webhook.id == hook.json()["webhook"]["id"]).execute()
+    feed = client.get("/api/v1/events", params={"type": every, "limit": 1},
+                      headers=crew.auth(crew.coordinator))
+    assert feed.status_code == 200, feed.text
