@@ -69,7 +69,7 @@ def booking_in_flight(interviewer_id: int, day: datetime, release: threading.Eve
 
     def hold() -> None:
         with database.connection_context(), write_transaction():
-            enforce(interviewer_id, day, day + timedelta(minutes=30))
+            enforce([(interviewer_id, True)], day, day + timedelta(minutes=30))
             entered.set()
             release.wait(timeout=30)
 
