@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import os
 import statistics
 import sys
@@ -62,20 +63,30 @@ def load(rows: int) -> None:
     people = [f"({COORDINATOR}, 'Coordinator', 'coordinator', {now})",
               f"({DRIVER}, 'Driver', 'driver', {now})"]
     people += [f"({i}, 'Interviewer {i}', 'interviewer', {now})" for i in INTERVIEWERS]
-    database.execute_sql('INSERT INTO "user" (id, title, role, updated_at) VALUES ' + ", ".join(people))
-    series = f"generate_series(1, {INTERVIEWEES}) AS s(n)" if pg else \
-        f"(WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {INTERVIEWEES}) SELECT n FROM s) s"
+    database.execute_sql('INSERT INTO "user" (id, title, role, updated_at) VALUES '
+                         + ", ".join(people))
+
+    def counting(low: int, high: int) -> str:
+        """n from low to high, as a table named s."""
+        if pg:
+            return f"generate_series({low}, {high}) AS s(n)"
+        return (f"(WITH RECURSIVE s(n) AS (SELECT {low} UNION ALL SELECT n + 1 FROM s "
+                f"WHERE n < {high}) SELECT n FROM s) s")
+
+    series = counting(1, INTERVIEWEES)
     database.execute_sql(f"INSERT INTO interviewee (id, driver_id, kind, currency, updated_at) "
                          f"SELECT n, {DRIVER}, 'interview', 'GBP', {now} FROM {series}")
     # n counts half-hours back from 2030-01-01; interviewer n mod 5; interviewee n mod 2000.
     if pg:
         start = "TIMESTAMPTZ '2030-01-01 00:00:00+00' - make_interval(mins => 30 * (n / 5 + 1))"
         end = f"{start} + INTERVAL '20 minutes'"
-        source = f"generate_series(0, {rows - 1}) AS s(n)"
     else:
-        start = "strftime('%Y-%m-%d %H:%M:%S.000000+00:00', '2030-01-01', printf('-%d minutes', 30 * (n / 5 + 1)))"
-        end = "strftime('%Y-%m-%d %H:%M:%S.000000+00:00', '2030-01-01', printf('-%d minutes', 30 * (n / 5 + 1) - 20))"
-        source = f"(WITH RECURSIVE s(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM s WHERE n < {rows - 1}) SELECT n FROM s) s"
+        stamp = ("strftime('%Y-%m-%d %H:%M:%S.000000+00:00', '2030-01-01', "
+                 "printf('-%d minutes', {}))")
+        start = stamp.format("30 * (n / 5 + 1)")
+        end = stamp.format("30 * (n / 5 + 1) - 20")
+    source = counting(0, rows - 1)
+
     def mod(k: int) -> str:  # `%` would be a placeholder to psycopg
         return f"(n - (n / {k}) * {k})"
 
@@ -85,13 +96,13 @@ def load(rows: int) -> None:
         f"version, created_at, updated_at) SELECT 'phone_call', {status}, {start}, {end}, "
         f"{mod(INTERVIEWEES)} + 1, {INTERVIEWERS[0]} + {mod(5)}, 1, {now}, {now} FROM {source}")
     # A working week, a buffer, limits, and a few future bookings inside the window.
-    hours = '{"monday": [{"start": "09:00", "end": "17:00"}], "tuesday": [{"start": "09:00", "end": "17:00"}], ' \
-            '"wednesday": [{"start": "09:00", "end": "17:00"}], "thursday": [{"start": "09:00", "end": "17:00"}], ' \
-            '"friday": [{"start": "09:00", "end": "13:00"}]}'
+    week = {day: [{"start": "09:00", "end": "17:00"}]
+            for day in ("monday", "tuesday", "wednesday", "thursday")}
+    hours = json.dumps({**week, "friday": [{"start": "09:00", "end": "13:00"}]})
     for i in INTERVIEWERS:
         database.execute_sql(
-            "INSERT INTO schedule (interviewer_id, time_zone, working_hours, buffer_minutes, daily_limit, "
-            "weekly_limit, minimum_notice_minutes, version, updated_at) "
+            "INSERT INTO schedule (interviewer_id, time_zone, working_hours, buffer_minutes, "
+            "daily_limit, weekly_limit, minimum_notice_minutes, version, updated_at) "
             f"VALUES ({i}, 'Europe/London', '{hours}', 10, 4, 20, 0, 1, {now})")
     if pg:
         database.execute_sql("ANALYZE")
@@ -138,8 +149,9 @@ def creates(client, headers: dict, runs: int) -> tuple[list[float], list[float]]
                               "kind": "phone_call", "start_at": start, "end_at": end}}
         plain.append(timed(client, "POST", "/api/v1/interviews", headers, body))
         start, end = next(together)
-        body = {"interview": {"interviewee_id": next(interviewees), "interviewer_id": INTERVIEWERS[0],
-                              "kind": "phone_call", "start_at": start, "end_at": end,
+        body = {"interview": {"interviewee_id": next(interviewees),
+                              "interviewer_id": INTERVIEWERS[0], "kind": "phone_call",
+                              "start_at": start, "end_at": end,
                               "panel": [{"interviewer_id": i, "role": "panelist"}
                                         for i in INTERVIEWERS[1:]]}}
         panel.append(timed(client, "POST", "/api/v1/interviews", headers, body))
@@ -166,8 +178,8 @@ def run_size(server: str | None, rows: int, runs: int, scratch: str) -> dict[str
         began = time.perf_counter()
         with database.connection_context(), database.atomic():
             load(rows)
-        print(f"loaded {rows} interviews in {time.perf_counter() - began:.1f} s ({url.split(':')[0]})",
-              flush=True)
+        print(f"loaded {rows} interviews in {time.perf_counter() - began:.1f} s "
+              f"({url.split(':')[0]})", flush=True)
         token = issue_token(Settings(database_url=url, jwt_secret=SECRET), COORDINATOR)
         headers = {"Authorization": f"Bearer {token}"}
         with app.test_client() as client:
@@ -183,7 +195,8 @@ def run_size(server: str | None, rows: int, runs: int, scratch: str) -> dict[str
         database.close_all()
         if name:
             with psycopg.connect(server, autocommit=True) as admin:
-                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+                              .format(sql.Identifier(name)))
 
 
 def main() -> None:
@@ -196,7 +209,8 @@ def main() -> None:
     kind = "postgresql" if args.database_url else "sqlite"
     print(f"{kind}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     with tempfile.TemporaryDirectory() as scratch:
-        table = {label: run_size(args.database_url, rows, args.runs, scratch) for label, rows in sizes}
+        table = {label: run_size(args.database_url, rows, args.runs, scratch)
+                 for label, rows in sizes}
     first, last = sizes[0][0], sizes[-1][0]
     print(f"\n{kind}: p50 ms, 5 interviewers, 14 days at 15 minutes; creates in free slots")
     print(f"| request | {' | '.join(label for label, _ in sizes)} | growth {last}/{first} |")

@@ -132,7 +132,8 @@ def is_transient(error: OperationalError) -> bool:
     """True for a failure that an identical retry may not meet: a deadlock between two
     bookings' constraint checks (PostgreSQL), or a write lock not had in time (SQLite)."""
     original = getattr(error, "orig", None)
-    return getattr(original, "sqlstate", None) in TRANSIENT_SQLSTATES or "database is locked" in str(error)
+    return (getattr(original, "sqlstate", None) in TRANSIENT_SQLSTATES
+            or "database is locked" in str(error))
 
 
 def is_overlap_violation(error: IntegrityError) -> bool:

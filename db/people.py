@@ -151,7 +151,8 @@ def put_interviewee(caller: User, interviewee_id: int, record: dict) -> tuple[In
     """A coordinator's PUT of an interviewee: the row as saved (with its driver), created?"""
     require_coordinator(caller, "create or update interviewees")
     outcome = saved(save_interviewee, interviewee_id, record)
-    return directory_interviewees().where(Interviewee.id == interviewee_id).get(), outcome == CREATED
+    shown = directory_interviewees().where(Interviewee.id == interviewee_id).get()
+    return shown, outcome == CREATED
 
 
 def import_people(data: object) -> dict[str, int]:

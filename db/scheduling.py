@@ -293,7 +293,8 @@ def edit_interview(caller: User, interview_id: int, if_match: frozenset[str] | N
         for name in ("kind", "location"):
             if name in fields:
                 values[name] = fields[name]
-        check_location(values.get("kind", interview.kind), values.get("location", interview.location))
+        check_location(values.get("kind", interview.kind),
+                       values.get("location", interview.location))
         changes = interview.assign(**values)
         new_interviewer = fields.get("interviewer_id", interview.interviewer_id)
         if new_interviewer != interview.interviewer_id:
@@ -339,7 +340,8 @@ def propose_amendment(caller: User, interview_id: int, if_match: frozenset[str] 
         members = seats(interview.interviewer_id, panel_of(interview), responses_of(interview))
         held_to_rules(start_at, end_at, members, interview.interviewee_id, interview.id,
                       override, [])
-        changes = interview.assign(amend_start_at=start_at, amend_end_at=end_at, amended_by=caller.id)
+        changes = interview.assign(amend_start_at=start_at, amend_end_at=end_at,
+                                   amended_by=caller.id)
         return changes | overridden(override)
 
     return change_interview(caller, interview_id, "propose_amendment", if_match, apply)

@@ -177,7 +177,8 @@ class Calendar:
             return [], []
         ends, ids = self.ends, self.ids
         close = [k for k in range(first, last) if ends[k] > start - margin]
-        return [ids[k] for k in close if starts[k] < end and ends[k] > start], [ids[k] for k in close]
+        clashes = [ids[k] for k in close if starts[k] < end and ends[k] > start]
+        return clashes, [ids[k] for k in close]
 
     def counted_between(self, low: int, high: int) -> int:
         """How many counted bookings start in [low, high)."""
@@ -315,7 +316,8 @@ def offer(slots: Iterable[Interval], interviewee_busy: Sequence[Interval],
     taken = [(ms(a), ms(b)) for a, b in interviewee_busy]
     now_ms = ms(now)
     everyone = list(calendars)
-    checks = [(interviewer_id, calendar.broken_ms) for interviewer_id, calendar in calendars.items()]
+    checks = [(interviewer_id, calendar.broken_ms)
+              for interviewer_id, calendar in calendars.items()]
     for start, end in slots:
         start_ms, end_ms = ms(start), ms(end)
         if taken and any(b_start < end_ms and start_ms < b_end for b_start, b_end in taken):

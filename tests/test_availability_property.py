@@ -96,7 +96,8 @@ def seeded(people: People, person, data: dict, day: datetime, taken: list) -> No
                 status="confirmed", start_at=start, end_at=end).execute()
     for q, hours_off in data["time_off"]:
         start = day - timedelta(hours=12) + timedelta(minutes=15 * q)
-        TimeOff.create(interviewer=person, start_at=start, end_at=start + timedelta(hours=hours_off))
+        TimeOff.create(interviewer=person, start_at=start,
+                       end_at=start + timedelta(hours=hours_off))
 
 
 def attempt(client, people: People, lead, interviewee, start: datetime, end: datetime,

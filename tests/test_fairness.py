@@ -22,10 +22,11 @@ def book_successive_slots(client, people: People, start: datetime) -> list[int]:
     picks = []
     for n in range(SLOTS):
         begin = start + timedelta(minutes=30 * n)
-        answer = client.get("/api/v1/availability", headers=people.auth(people.coordinator), params={
-            "interviewee_id": people.interviewee.id, "interviewer_id": [p.id for p in pool],
-            "from": iso(begin), "to": iso(begin + timedelta(minutes=30)), "duration_minutes": 30,
-            "step_minutes": 30, "limit": 1, "mode": "any"})
+        query = {"interviewee_id": people.interviewee.id, "interviewer_id": [p.id for p in pool],
+                 "from": iso(begin), "to": iso(begin + timedelta(minutes=30)),
+                 "duration_minutes": 30, "step_minutes": 30, "limit": 1, "mode": "any"}
+        answer = client.get("/api/v1/availability", headers=people.auth(people.coordinator),
+                            params=query)
         assert answer.status_code == 200, answer.text
         (slot,) = answer.json()["slots"]
         assert sorted(slot["interviewer_ids"]) == sorted(ranks)  # everyone is free

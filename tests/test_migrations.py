@@ -52,9 +52,9 @@ def test_interviews_from_before_panels_become_panels_of_one(old_database):
             f"{30 if n != 3 else 31}, {interviewer}, NULL, {n}, {stamp}, {stamp})")
         db.execute_sql("INSERT INTO event (interview_id, actor_id, action, changes, at) VALUES "
                        f"({n}, 20, 'create', '{{}}', {stamp})")
-    db.execute_sql("INSERT INTO schedule (interviewer_id, time_zone, working_hours, buffer_minutes, "
-                   "daily_limit, minimum_notice_minutes, version, updated_at) VALUES "
-                   f"(20, 'Europe/London', NULL, 10, 4, 0, 3, {stamp})")
+    db.execute_sql("INSERT INTO schedule (interviewer_id, time_zone, working_hours, "
+                   "buffer_minutes, daily_limit, minimum_notice_minutes, version, updated_at) "
+                   f"VALUES (20, 'Europe/London', NULL, 10, 4, 0, 3, {stamp})")
     tables = ("interview", "event", "schedule", '"user"', "interviewee")
     before = {table: rows(db, f"SELECT * FROM {table} ORDER BY 1") for table in tables}
 
@@ -82,5 +82,6 @@ def test_interviews_from_before_panels_become_panels_of_one(old_database):
             f"'{ROWS[2][2]}', '{ROWS[2][3]}')")
     with write_transaction():
         db.execute_sql("UPDATE interview SET status = 'cancelled' WHERE id = 2")
-    assert rows(db, "SELECT status FROM interview_member WHERE interview_id = 2") == [("cancelled",)]
+    moved = rows(db, "SELECT status FROM interview_member WHERE interview_id = 2")
+    assert moved == [("cancelled",)]
 

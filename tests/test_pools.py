@@ -18,6 +18,10 @@ def a_monday() -> datetime:
     return datetime(2034, 1, 2, tzinfo=UTC) + timedelta(weeks=next(weeks))
 
 
+def local_date(monday: datetime, days: int) -> str:
+    return (monday + timedelta(days=days)).date().isoformat()
+
+
 def put(client, people: People, interviewer, **schedule):
     return client.put(f"/api/v1/interviewers/{interviewer.id}/schedule",
                       json={"schedule": {**ANY_TIME, **schedule}},
@@ -32,7 +36,8 @@ def create(client, people: People, start: datetime, interviewer=None, minutes: i
 
 
 def test_schedule_reads_back_weekly_limit_and_overrides(client, people: People):
-    overrides = {"2034-12-27": [{"start": "14:00", "end": "16:00"}, {"start": "10:00", "end": "12:00"}],
+    overrides = {"2034-12-27": [{"start": "14:00", "end": "16:00"},
+                                {"start": "10:00", "end": "12:00"}],
                  "2034-12-24": []}
     saved = put(client, people, people.interviewer, weekly_limit=5, date_overrides=overrides)
     assert saved.status_code == 200, saved.text
@@ -54,10 +59,11 @@ def test_schedule_reads_back_weekly_limit_and_overrides(client, people: People):
     ({"date_overrides": {"2034-12-24": [{"start": "09:00", "end": "12:00"},
                                         {"start": "11:00", "end": "13:00"}]}}, 422,
      "date_overrides.2034-12-24"),
-    ({"date_overrides": {(date(2035, 1, 1) + timedelta(days=n)).isoformat(): [] for n in range(401)}},
-     400, None),
+    ({"date_overrides": {(date(2035, 1, 1) + timedelta(days=n)).isoformat(): []
+                         for n in range(401)}}, 400, None),
 ])
-def test_bad_weekly_limits_and_overrides_are_refused(client, people: People, schedule, status, field):
+def test_bad_weekly_limits_and_overrides_are_refused(client, people: People, schedule, status,
+                                                     field):
     response = put(client, people, people.interviewer, **schedule)
     assert response.status_code == status, response.text
     if field:
@@ -111,23 +117,25 @@ def test_weekly_limit_follows_the_local_week_of_the_zone(client, people: People)
     assert create(client, people, sunday_noon_utc - timedelta(hours=3)).status_code == 200
     assert create(client, people, sunday_noon_utc).status_code == 200
     # Both weeks are full now: Sunday 23:00 local, and Monday 05:00 local.
-    assert create(client, people, sunday_noon_utc - timedelta(hours=2)).json()["code"] == "weekly_limit"
-    assert create(client, people, sunday_noon_utc + timedelta(hours=4)).json()["code"] == "weekly_limit"
+    for hours in (-2, 4):
+        full = create(client, people, sunday_noon_utc + timedelta(hours=hours))
+        assert full.json()["code"] == "weekly_limit"
 
 
 def test_date_overrides_replace_the_weekday(client, people: People):
     monday = a_monday()
     week = {day: [{"start": "09:00", "end": "17:00"}] for day in ("monday", "tuesday")}
     overrides = {monday.date().isoformat(): [],
-                 (monday + timedelta(days=1)).date().isoformat(): [{"start": "10:00", "end": "12:00"}],
-                 (monday + timedelta(days=5)).date().isoformat(): [{"start": "08:00", "end": "09:00"}]}
+                 local_date(monday, 1): [{"start": "10:00", "end": "12:00"}],
+                 local_date(monday, 5): [{"start": "08:00", "end": "09:00"}]}
     put(client, people, people.interviewer, working_hours=week, date_overrides=overrides)
     closed = create(client, people, monday + timedelta(hours=10))
     assert (closed.status_code, closed.json()["code"]) == (422, "outside_working_hours")
     assert create(client, people, monday + timedelta(days=1, hours=9)).json()["code"] \
         == "outside_working_hours"
     assert create(client, people, monday + timedelta(days=1, hours=10)).status_code == 200
-    assert create(client, people, monday + timedelta(days=5, hours=8)).status_code == 200  # a Saturday
+    saturday = create(client, people, monday + timedelta(days=5, hours=8))
+    assert saturday.status_code == 200
     assert create(client, people, monday + timedelta(days=2, hours=10)).json()["code"] \
         == "outside_working_hours"  # Wednesday: not in the week, no override
 
@@ -136,8 +144,8 @@ def test_date_overrides_without_working_hours(client, people: People):
     """With working hours null (any time), an override still closes or limits its date, and a
     slot may cross midnight between two days worked at any time."""
     monday = a_monday()
-    overrides = {(monday + timedelta(days=2)).date().isoformat(): [],
-                 (monday + timedelta(days=3)).date().isoformat(): [{"start": "10:00", "end": "11:00"}]}
+    overrides = {local_date(monday, 2): [],
+                 local_date(monday, 3): [{"start": "10:00", "end": "11:00"}]}
     put(client, people, people.interviewer, date_overrides=overrides)
     assert create(client, people, monday + timedelta(hours=23, minutes=45)).status_code == 200
     assert create(client, people, monday + timedelta(days=2, hours=12)).json()["code"] \
@@ -198,8 +206,8 @@ def test_declined_seats_are_free_in_availability(client, people: People):
     assert availability(client, people, [member], monday, 1)["slots"] == []
     client.post(f"/api/v1/interviews/{interview['id']}/response", headers=people.auth(member),
                 json={"response": {"status": "declined"}})
-    assert [s["interviewer_ids"] for s in availability(client, people, [member], monday, 1)["slots"]] \
-        == [[member.id]]
+    freed = availability(client, people, [member], monday, 1)["slots"]
+    assert [s["interviewer_ids"] for s in freed] == [[member.id]]
 
 
 def test_any_mode_puts_the_least_loaded_first(client, people: People):
@@ -244,7 +252,8 @@ def test_fairest_matches_a_brute_force_reading_on_small_cases():
                 at += timedelta(hours=rng.randrange(1, 96))
                 taken.append((at, at + timedelta(minutes=30), rng.random() < 0.8))
             raw[person] = (taken, rules)
-            calendars[person] = Calendar(rules, [(s, e, n, c) for n, (s, e, c) in enumerate(taken)], [])
+            bookings = [(s, e, n, c) for n, (s, e, c) in enumerate(taken)]
+            calendars[person] = Calendar(rules, bookings, [])
         want = sorted(people_ids, key=lambda p: brute_key(*raw[p], start, p))
         assert fairest(list(people_ids), calendars, ms(start)) == want
         # Asked again and again as slots go by (what a calendar keeps must still be right).

@@ -10,7 +10,8 @@ from peewee import Database
 
 def up(migrator: object, db: Database) -> None:
     for sql in (
-        "ALTER TABLE schedule ADD COLUMN weekly_limit INTEGER CHECK (weekly_limit BETWEEN 1 AND 100)",
+        """ALTER TABLE schedule ADD COLUMN weekly_limit INTEGER
+           CHECK (weekly_limit BETWEEN 1 AND 100)""",
         "ALTER TABLE schedule ADD COLUMN date_overrides TEXT",  # JSON, as the API shows it
     ):
         db.execute_sql(sql)
