@@ -34,12 +34,13 @@ def test_slots_skip_bookings_and_buffers_and_name_free_interviewers(client, peop
     assert put_schedule(client, people, {**SCHEDULE, "time_zone": "UTC"}).status_code == 200
     second = make_user("interviewer")
     monday = datetime(2031, 3, 10, tzinfo=UTC)
-    booked = book(client, people, iso(monday + timedelta(hours=10)), iso(monday + timedelta(hours=11)),
-                  interviewer_id=people.interviewer.id,
+    booked = book(client, people, iso(monday + timedelta(hours=10)),
+                  iso(monday + timedelta(hours=11)), interviewer_id=people.interviewer.id,
                   interviewee_id=make_interviewee(people.driver).id)
     assert booked["status"] == "pending"
     response = ask(client, people, interviewers=[people.interviewer.id, second.id],
-                   **{"from": iso(monday + timedelta(hours=9)), "to": iso(monday + timedelta(hours=12))})
+                   **{"from": iso(monday + timedelta(hours=9)),
+                      "to": iso(monday + timedelta(hours=12))})
     body = response.json()
     by_start = {s["start_at"][11:16]: s["interviewer_ids"] for s in body["slots"]}
     # Both free: the one with nothing booked this week first (fairest first).

@@ -38,7 +38,8 @@ def assert_bounded_range(text: str, index: str) -> None:
     any index read whose condition bounds start_at on both sides stays flat with history.
     """
     if "SEARCH" in text:  # SQLite
-        assert re.search(rf"USING INDEX {index} \(\w+=\? AND start_at>\? AND start_at<\?\)", text), text
+        bounded = rf"USING INDEX {index} \(\w+=\? AND start_at>\? AND start_at<\?\)"
+        assert re.search(bounded, text), text
     else:  # PostgreSQL: both bounds are index conditions, not filters
         cond = next((line for line in text.splitlines() if "Index Cond" in line), "")
         assert "start_at >" in cond and "start_at <" in cond, text
@@ -46,7 +47,8 @@ def assert_bounded_range(text: str, index: str) -> None:
 
 @pytest.mark.parametrize("side", SIDES)
 def test_overlap_query_reads_a_bounded_range(db, side):
-    query = Interview.active_near(side, 1, START, START + timedelta(hours=1)).where(Interview.id != 5)
+    query = Interview.active_near(side, 1, START, START + timedelta(hours=1))
+    query = query.where(Interview.id != 5)
     assert_bounded_range(plan(db, *query.sql()), f"interview_{side}_start")
 
 
@@ -58,7 +60,8 @@ def test_buffer_query_reads_a_bounded_range(db, side):
 
 @pytest.mark.parametrize("event", ["insert", "update"])
 def test_overlap_triggers_read_a_bounded_range(db, event):
-    """SQLite: each check inside the installed trigger, NEW.* as parameters, as the trigger binds them."""
+    """SQLite: each check inside the installed trigger, NEW.* as parameters, as the trigger
+    binds them."""
     if not is_sqlite(db):
         # PostgreSQL's rule is the EXCLUDE constraints, checked through their GiST indexes.
         rows = db.execute_sql(
@@ -126,15 +129,16 @@ def insert(people, start: datetime, end: datetime, **fields) -> Interview:
     with write_transaction():
         return Interview.create(
             kind="video_call", status=fields.get("status", "pending"), start_at=start, end_at=end,
-            interviewer=people.interviewer.id, interviewee=fields.get("interviewee", people.interviewee.id),
-            version=1)
+            interviewer=people.interviewer.id,
+            interviewee=fields.get("interviewee", people.interviewee.id), version=1)
 
 
 def test_database_refuses_an_interview_over_8_hours(people, db):
     with pytest.raises(IntegrityError, match="interview_max_duration"):
         insert(people, START, START + MAX_DURATION + timedelta(milliseconds=1))
     row = insert(people, START, START + MAX_DURATION, status="cancelled")
-    longer = Interview.update(end_at=row.end_at + timedelta(seconds=1)).where(Interview.id == row.id)
+    longer = (Interview.update(end_at=row.end_at + timedelta(seconds=1))
+              .where(Interview.id == row.id))
     with pytest.raises(IntegrityError, match="interview_max_duration"), write_transaction():
         longer.execute()
 
