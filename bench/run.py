@@ -251,7 +251,8 @@ def main() -> None:
     parser.add_argument("--sweep", default=env("BENCH_SWEEP", "1,2,4"),
                         help="create workers; '' skips")
     parser.add_argument("--backends", default=env("BACKENDS", "sqlite,postgresql"))
-    parser.add_argument("--pg-url", default=env("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument("--pg-url", default=env("BENCH_PG_URL",
+                                                "postgresql://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--parts", default=env("BENCH_PARTS", "ratios,growth,sweep"))
     parser.add_argument("--out", default=str(ROOT / "bench" / "out" / "latest.md"))
     args = parser.parse_args()
