@@ -1,24 +1,38 @@
-"""`make bench-availability`: availability for 5 interviewers over 14 days at a 15-minute
-step, on a database holding 1,000,000 interviews (mostly past ones of the same interviewers).
+"""`make bench-availability`: availability and panel bookings as history grows.
 
-Loads the rows with one INSERT ... SELECT from a recursive CTE (SQLite) or generate_series
-(PostgreSQL), then times the query in-process through the app (Starlette's test client), so
-the figures are the API's own work without the network. Usage:
+For each size (default 1k and 1M interviews, mostly past ones of the same 5 interviewers,
+loaded with one INSERT ... SELECT from a recursive CTE on SQLite or generate_series on
+PostgreSQL; the database's triggers give each its lead's seat), with London working hours,
+a buffer, a daily and a weekly limit for those 5, it times in-process through the app
+(Starlette's test client, so the figures are the API's own work without the network):
 
-    python bench/availability.py [--database-url URL] [--rows 1000000] [--runs 200]
+- `GET /availability` for the 5 over 14 days at a 15-minute step, `mode=any` and `mode=all`;
+- create without a panel and create with a panel of 4 (the other 4 of them as panelists),
+  the two arms alternating request by request, each in free slots inside everyone's rules.
 
-Without --database-url it uses a fresh SQLite file; a postgresql:// URL gets a fresh database
+Then the growth (largest size / smallest) of each p50, and the panel / no-panel ratio.
+Usage:
+
+    python bench/availability.py [--database-url URL] [--sizes 1k,1M] [--runs 200]
+
+Without --database-url it uses fresh SQLite files; a postgresql:// URL gets fresh databases
 created on that server (and dropped afterwards).
 """
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
+import os
 import statistics
 import sys
 import tempfile
 import time
 import uuid
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import psycopg
 from peewee import PostgresqlDatabase
@@ -26,6 +40,7 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.load import size
 from db.connection import migrate
 from db.models import database
 from handlers.platform.app import create_app
@@ -39,6 +54,7 @@ INTERVIEWEES = 2000  # ids 1..2000
 # Every interviewer has a booking each 30 minutes for years before 2030-01-01; the last
 # one lands before the benchmark's window.
 WINDOW = ("2030-01-06T00:00:00Z", "2030-01-20T00:00:00Z")
+LONDON = ZoneInfo("Europe/London")
 
 
 def load(rows: int) -> None:
@@ -47,20 +63,30 @@ def load(rows: int) -> None:
     people = [f"({COORDINATOR}, 'Coordinator', 'coordinator', {now})",
               f"({DRIVER}, 'Driver', 'driver', {now})"]
     people += [f"({i}, 'Interviewer {i}', 'interviewer', {now})" for i in INTERVIEWERS]
-    database.execute_sql('INSERT INTO "user" (id, title, role, updated_at) VALUES ' + ", ".join(people))
-    series = f"generate_series(1, {INTERVIEWEES}) AS s(n)" if pg else \
-        f"(WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {INTERVIEWEES}) SELECT n FROM s) s"
+    database.execute_sql('INSERT INTO "user" (id, title, role, updated_at) VALUES '
+                         + ", ".join(people))
+
+    def counting(low: int, high: int) -> str:
+        """n from low to high, as a table named s."""
+        if pg:
+            return f"generate_series({low}, {high}) AS s(n)"
+        return (f"(WITH RECURSIVE s(n) AS (SELECT {low} UNION ALL SELECT n + 1 FROM s "
+                f"WHERE n < {high}) SELECT n FROM s) s")
+
+    series = counting(1, INTERVIEWEES)
     database.execute_sql(f"INSERT INTO interviewee (id, driver_id, kind, currency, updated_at) "
                          f"SELECT n, {DRIVER}, 'interview', 'GBP', {now} FROM {series}")
     # n counts half-hours back from 2030-01-01; interviewer n mod 5; interviewee n mod 2000.
     if pg:
         start = "TIMESTAMPTZ '2030-01-01 00:00:00+00' - make_interval(mins => 30 * (n / 5 + 1))"
         end = f"{start} + INTERVAL '20 minutes'"
-        source = f"generate_series(0, {rows - 1}) AS s(n)"
     else:
-        start = "strftime('%Y-%m-%d %H:%M:%S.000000+00:00', '2030-01-01', printf('-%d minutes', 30 * (n / 5 + 1)))"
-        end = "strftime('%Y-%m-%d %H:%M:%S.000000+00:00', '2030-01-01', printf('-%d minutes', 30 * (n / 5 + 1) - 20))"
-        source = f"(WITH RECURSIVE s(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM s WHERE n < {rows - 1}) SELECT n FROM s) s"
+        stamp = ("strftime('%Y-%m-%d %H:%M:%S.000000+00:00', '2030-01-01', "
+                 "printf('-%d minutes', {}))")
+        start = stamp.format("30 * (n / 5 + 1)")
+        end = stamp.format("30 * (n / 5 + 1) - 20")
+    source = counting(0, rows - 1)
+
     def mod(k: int) -> str:  # `%` would be a placeholder to psycopg
         return f"(n - (n / {k}) * {k})"
 
@@ -69,67 +95,133 @@ def load(rows: int) -> None:
         "INSERT INTO interview (kind, status, start_at, end_at, interviewee_id, interviewer_id, "
         f"version, created_at, updated_at) SELECT 'phone_call', {status}, {start}, {end}, "
         f"{mod(INTERVIEWEES)} + 1, {INTERVIEWERS[0]} + {mod(5)}, 1, {now}, {now} FROM {source}")
-    # A working week, a buffer, a limit, and a few future bookings inside the window.
-    hours = '{"monday": [{"start": "09:00", "end": "17:00"}], "tuesday": [{"start": "09:00", "end": "17:00"}], ' \
-            '"wednesday": [{"start": "09:00", "end": "17:00"}], "thursday": [{"start": "09:00", "end": "17:00"}], ' \
-            '"friday": [{"start": "09:00", "end": "13:00"}]}'
+    # A working week, a buffer, limits, and a few future bookings inside the window.
+    week = {day: [{"start": "09:00", "end": "17:00"}]
+            for day in ("monday", "tuesday", "wednesday", "thursday")}
+    hours = json.dumps({**week, "friday": [{"start": "09:00", "end": "13:00"}]})
     for i in INTERVIEWERS:
         database.execute_sql(
-            "INSERT INTO schedule (interviewer_id, time_zone, working_hours, buffer_minutes, daily_limit, "
-            f"minimum_notice_minutes, version, updated_at) VALUES ({i}, 'Europe/London', '{hours}', 10, 4, 0, 1, {now})")
+            "INSERT INTO schedule (interviewer_id, time_zone, working_hours, buffer_minutes, "
+            "daily_limit, weekly_limit, minimum_notice_minutes, version, updated_at) "
+            f"VALUES ({i}, 'Europe/London', '{hours}', 10, 4, 20, 0, 1, {now})")
     if pg:
         database.execute_sql("ANALYZE")
 
 
-def measure(client, token: str, runs: int) -> list[float]:
+def timed(client, method: str, path: str, headers: dict, body: dict | None = None) -> float:
+    began = time.perf_counter()
+    response = client.request(method, path, headers=headers, json=body)
+    elapsed = time.perf_counter() - began
+    assert response.status_code == 200, response.text
+    return elapsed * 1000
+
+
+def availability(client, headers: dict, runs: int, mode: str) -> list[float]:
     query = ("/api/v1/availability?interviewee_id=1&duration_minutes=30&step_minutes=15"
-             f"&from={WINDOW[0]}&to={WINDOW[1]}&limit=500&"
+             f"&from={WINDOW[0]}&to={WINDOW[1]}&limit=500&mode={mode}&"
              + "&".join(f"interviewer_id={i}" for i in INTERVIEWERS))
-    headers = {"Authorization": f"Bearer {token}"}
-    timings = []
+    timings = [timed(client, "GET", query, headers) for _ in range(runs + 10)]
+    return timings[10:]  # warm-up
+
+
+def slots(first_day: date):
+    """Free 30-minute slots inside everyone's rules: Monday to Thursday, 09:00 to 12:00
+    London (four a day: the daily limit; sixteen a week: under the weekly limit)."""
+    day = first_day
+    while True:
+        if day.weekday() < 4:
+            for hour in (9, 10, 11, 12):
+                start = datetime.combine(day, clock(hour), tzinfo=LONDON).astimezone(UTC)
+                yield start.isoformat(), (start + timedelta(minutes=30)).isoformat()
+        day += timedelta(days=1)
+
+
+def creates(client, headers: dict, runs: int) -> tuple[list[float], list[float]]:
+    """Create without a panel (leads in turn, one slot each) and with a panel of 4 (all five
+    in one slot), alternating; each arm in dates of its own."""
+    interviewees = itertools.cycle(range(1, INTERVIEWEES + 1))
+    alone = ((start, end, lead) for start, end in slots(date(2030, 2, 4)) for lead in INTERVIEWERS)
+    together = slots(date(2032, 2, 2))
+    plain, panel = [], []
     for n in range(runs + 10):
+        start, end, lead = next(alone)
+        body = {"interview": {"interviewee_id": next(interviewees), "interviewer_id": lead,
+                              "kind": "phone_call", "start_at": start, "end_at": end}}
+        plain.append(timed(client, "POST", "/api/v1/interviews", headers, body))
+        start, end = next(together)
+        body = {"interview": {"interviewee_id": next(interviewees),
+                              "interviewer_id": INTERVIEWERS[0], "kind": "phone_call",
+                              "start_at": start, "end_at": end,
+                              "panel": [{"interviewer_id": i, "role": "panelist"}
+                                        for i in INTERVIEWERS[1:]]}}
+        panel.append(timed(client, "POST", "/api/v1/interviews", headers, body))
+    return plain[10:], panel[10:]
+
+
+def p50(timings: list[float]) -> float:
+    return statistics.median(timings)
+
+
+def run_size(server: str | None, rows: int, runs: int, scratch: str) -> dict[str, list[float]]:
+    name = None
+    if server and server.startswith("postgres"):
+        name = f"interviews_bench_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        url = server.rsplit("/", 1)[0] + "/" + name
+    else:
+        url = f"sqlite:///{scratch}/bench-{rows}.db"
+    try:
+        app = create_app(Settings(database_url=url, jwt_secret=SECRET, env="production",
+                                  rate_limit="off", webhook_delivery=False))
+        migrate()
         began = time.perf_counter()
-        response = client.get(query, headers=headers)
-        elapsed = time.perf_counter() - began
-        assert response.status_code == 200, response.text
-        if n >= 10:  # warm-up
-            timings.append(elapsed * 1000)
-    return timings
+        with database.connection_context(), database.atomic():
+            load(rows)
+        print(f"loaded {rows} interviews in {time.perf_counter() - began:.1f} s "
+              f"({url.split(':')[0]})", flush=True)
+        token = issue_token(Settings(database_url=url, jwt_secret=SECRET), COORDINATOR)
+        headers = {"Authorization": f"Bearer {token}"}
+        with app.test_client() as client:
+            found = {"availability mode=any": availability(client, headers, runs, "any"),
+                     "availability mode=all": availability(client, headers, runs, "all")}
+            found["create"], found["create with a panel of 4"] = creates(client, headers, runs)
+        for what, timings in found.items():
+            q = statistics.quantiles(timings, n=100)
+            print(f"  {rows} {what}: p50 {q[49]:.2f} ms, p99 {q[98]:.2f} ms over {len(timings)}",
+                  flush=True)
+        return found
+    finally:
+        database.close_all()
+        if name:
+            with psycopg.connect(server, autocommit=True) as admin:
+                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+                              .format(sql.Identifier(name)))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url")
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--sizes", default="1k,1M")
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args()
-    server, name = args.database_url, None
+    sizes = [(label, size(label)) for label in args.sizes.split(",")]
+    kind = "postgresql" if args.database_url else "sqlite"
+    print(f"{kind}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     with tempfile.TemporaryDirectory() as scratch:
-        if server and server.startswith("postgres"):
-            name = f"interviews_bench_{uuid.uuid4().hex[:8]}"
-            with psycopg.connect(server, autocommit=True) as admin:
-                admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            url = server.rsplit("/", 1)[0] + "/" + name
-        else:
-            url = f"sqlite:///{scratch}/bench.db"
-        try:
-            app = create_app(Settings(database_url=url, jwt_secret=SECRET, env="production"))
-            migrate()
-            began = time.perf_counter()
-            with database.connection_context(), database.atomic():
-                load(args.rows)
-            print(f"loaded {args.rows} interviews in {time.perf_counter() - began:.1f} s ({url.split(':')[0]})")
-            token = issue_token(Settings(database_url=url, jwt_secret=SECRET), COORDINATOR)
-            with app.test_client() as client:
-                timings = measure(client, token, args.runs)
-            q = statistics.quantiles(timings, n=100)
-            print(f"availability, 5 interviewers x 14 days, 15-minute step: "
-                  f"p50 {q[49]:.1f} ms, p99 {q[98]:.1f} ms over {len(timings)} requests")
-        finally:
-            database.close_all()
-            if name:
-                with psycopg.connect(server, autocommit=True) as admin:
-                    admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        table = {label: run_size(args.database_url, rows, args.runs, scratch)
+                 for label, rows in sizes}
+    first, last = sizes[0][0], sizes[-1][0]
+    print(f"\n{kind}: p50 ms, 5 interviewers, 14 days at 15 minutes; creates in free slots")
+    print(f"| request | {' | '.join(label for label, _ in sizes)} | growth {last}/{first} |")
+    print("|---|" + "---:|" * (len(sizes) + 1))
+    for what in table[first]:
+        cells = [p50(table[label][what]) for label, _ in sizes]
+        print(f"| {what} | {' | '.join(f'{c:.2f}' for c in cells)} | x{cells[-1] / cells[0]:.2f} |")
+    for label, _ in sizes:
+        ratio = p50(table[label]["create with a panel of 4"]) / p50(table[label]["create"])
+        print(f"panel of 4 / no panel at {label}: x{ratio:.2f}")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 -- wrk script for `make bench`: args are MODE TOKEN OFFSET PATH.
 --   create: POST a fresh, non-overlapping 30-minute slot each request (OFFSET keeps runs apart;
 --           100,000 slots, about 5.7 years, per run keeps every run before the year 9000)
+--   create-panel: the same with a panel of 4 (bench/load.py's interviewers 100001-100004)
 --   get:    GET PATH
 -- Prints one JSON line with throughput, latency percentiles (microseconds) and errors.
 local mode, token, offset, path
@@ -13,16 +14,22 @@ end
 
 function request()
   local headers = {["Authorization"] = "Bearer " .. token, ["Accept"] = "application/json"}
-  if mode ~= "create" then
+  if mode ~= "create" and mode ~= "create-panel" then
     return wrk.format("GET", path, headers)
   end
   counter = counter + 1
   local start = base + (offset + counter) * 1800
   headers["Content-Type"] = "application/json"
+  local panel = ""
+  if mode == "create-panel" then
+    panel = ', "panel": [{"interviewer_id": 100001, "role": "panelist"}, ' ..
+      '{"interviewer_id": 100002, "role": "panelist"}, {"interviewer_id": 100003, "role": "panelist"}, ' ..
+      '{"interviewer_id": 100004, "role": "panelist"}]'
+  end
   local body = string.format(
     '{"interview": {"interviewee_id": 289, "interviewer_id": 1014, "kind": "video_call", ' ..
-    '"location": "https://zoom.com", "start_at": "%s", "end_at": "%s"}}',
-    os.date("!%Y-%m-%dT%H:%M:%SZ", start), os.date("!%Y-%m-%dT%H:%M:%SZ", start + 1800))
+    '"location": "https://zoom.com", "start_at": "%s", "end_at": "%s"%s}}',
+    os.date("!%Y-%m-%dT%H:%M:%SZ", start), os.date("!%Y-%m-%dT%H:%M:%SZ", start + 1800), panel)
   return wrk.format("POST", "/api/v1/interviews", headers, body)
 end
 

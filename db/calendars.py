@@ -10,7 +10,7 @@ from peewee import BigIntegerField, CharField
 from db.connection import write_transaction
 from db.errors import NotFound
 from db.fields import UTCDateTimeField, utcnow
-from db.models import BaseModel, Interview, User
+from db.models import BaseModel, Interview, User, attach_members
 
 PAST = timedelta(days=30)  # how far back a feed reaches, and how long a cancellation stays
 AHEAD = timedelta(days=365)
@@ -60,4 +60,6 @@ def feed_interviews(owner: User, now: datetime | None = None) -> list[Interview]
     query = Interview.visible_to(owner).where(
         Interview.start_at >= now - PAST, Interview.start_at < now + AHEAD,
         Interview.status.not_in(GONE) | (Interview.updated_at >= now - PAST))
-    return list(query.order_by(Interview.start_at, Interview.id).limit(MAX_EVENTS))
+    rows = list(query.order_by(Interview.start_at, Interview.id).limit(MAX_EVENTS))
+    attach_members(rows)  # every event lists its attendees: one query for all of them
+    return rows

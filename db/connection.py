@@ -43,7 +43,8 @@ def open_database(url: str, max_connections: int = 64) -> Database:
             timeout=30,
         )
     else:
-        raise ValueError(f"unsupported database URL scheme {scheme!r}: use sqlite:/// or postgresql://")
+        raise ValueError(f"unsupported database URL scheme {scheme!r}: "
+                         "use sqlite:/// or postgresql://")
     database.initialize(db)
     return db
 

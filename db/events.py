@@ -14,6 +14,7 @@ EVENT_TYPES: dict[str, str] = {
     "accept_amendment": "interview.amendment_accepted",
     "reject_amendment": "interview.amendment_rejected",
     "withdraw_amendment": "interview.amendment_withdrawn",
+    "respond": "interview.panel_response",
 }
 ACTIONS_BY_TYPE: dict[str, str] = {name: action for action, name in EVENT_TYPES.items()}
 

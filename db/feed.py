@@ -28,7 +28,7 @@ from __future__ import annotations
 from peewee import SqliteDatabase, Tuple, fn
 
 from db.events import actions_of
-from db.models import Event, Interview, Interviewee, User, database
+from db.models import SEEN_VIA, Event, Interview, Interviewee, User, database
 
 Position = tuple[int, int]  # (txid, id): an event's place in the feed
 START: Position = (0, 0)  # before every event: ids start at 1, txids at 0
@@ -54,9 +54,13 @@ def between(after: Position, end: Position):
 
 
 def visible_events(caller: User):
-    """History events of the interviews `caller` may see (`Interview.seen_by`)."""
-    return (Event.select(Event).join(Interview).join(Interviewee)
-            .where(Interview.seen_by(caller.role, caller.id)))
+    """History events of the interviews `caller` may see (`Interview.seen_by`); an
+    interviewer's are reached through their own member rows (lead or panel)."""
+    query = Event.select(Event).join(Interview).join(Interviewee)
+    if caller.role == "interviewer":
+        return (query.switch(Interview).join(SEEN_VIA, on=(SEEN_VIA.interview == Interview.id))
+                .where(Interview.seen_by(caller.role, caller.id, via=SEEN_VIA)))
+    return query.where(Interview.seen_by(caller.role, caller.id))
 
 
 def page_of_events(caller: User, after: Position, limit: int,

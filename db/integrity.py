@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from peewee import IntegrityError, OperationalError
 
-OVERLAP_CONSTRAINTS = ("interview_interviewer_no_overlap", "interview_interviewee_no_overlap")
+OVERLAP_CONSTRAINTS = ("interview_interviewer_no_overlap", "interview_interviewee_no_overlap",
+                       "interview_member_no_overlap")
 
 
 TRANSIENT_SQLSTATES = ("40P01", "40001")  # deadlock detected, serialization failure

@@ -9,12 +9,14 @@ from peewee import (
     SQL,
     BigAutoField,
     BigIntegerField,
+    BooleanField,
     CharField,
     DatabaseProxy,
     ForeignKeyField,
     IntegerField,
     Model,
     TextField,
+    fn,
 )
 
 from db.errors import Forbidden, Invalid, InvalidTransition, PreconditionFailed
@@ -33,7 +35,10 @@ EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo
 
 INTERVIEWER_SIDE = "interviewer"
 INTERVIEWEE_SIDE = "interviewee"
+PANEL_SIDE = "panel"  # a panelist or shadow: sees the interview, answers for themselves only
 BOTH_SIDES = frozenset({INTERVIEWER_SIDE, INTERVIEWEE_SIDE})
+LEAD, PANELIST, SHADOW = "lead", "panelist", "shadow"
+DECLINED = "declined"
 # Which side may ever take each action; whether it may take it now depends on the state.
 ACTION_SIDES: dict[str, frozenset[str]] = {
     "edit": frozenset({INTERVIEWER_SIDE}),
@@ -46,6 +51,7 @@ ACTION_SIDES: dict[str, frozenset[str]] = {
     "accept_amendment": BOTH_SIDES,
     "reject_amendment": BOTH_SIDES,
     "withdraw_amendment": BOTH_SIDES,
+    "respond": frozenset({PANEL_SIDE}),
 }
 
 
@@ -150,13 +156,18 @@ class Interview(BaseModel):
         )
 
     @classmethod
-    def seen_by(cls, role, user_id):
+    def seen_by(cls, role, user_id, via=None):
         """The one visibility rule: true where the user is on a side of the interview
-        (coordinators see all). `role` and `user_id` are a caller's values, or columns of a
-        joined user (the outbox asks which webhook owners see a change); the query must join
-        Interviewee. With values, only the caller's branch is written, so plans use that
-        person's index."""
-        interviewer_side = cls.interviewer == user_id
+        (coordinators see all; an interviewer sees those they lead or sit on the panel of).
+        `role` and `user_id` are a caller's values, or columns of a joined user (the outbox
+        asks which webhook owners see a change); the query must join Interviewee. With
+        values, only the caller's branch is written, so plans use that person's index; `via`,
+        a member alias the query joined on this interview, lets the interviewer's branch read
+        that row rather than look one up (lists then walk the person's member index)."""
+        member = InterviewMember.alias("seen")
+        interviewer_side = (via.interviewer == user_id) if via is not None else fn.EXISTS(
+            member.select(SQL("1")).where(member.interview == cls.id,
+                                          member.interviewer == user_id))
         driver_side = Interviewee.driver == user_id
         if isinstance(role, str):
             return {"coordinator": SQL("1 = 1"), "interviewer": interviewer_side}.get(
@@ -166,22 +177,15 @@ class Interview(BaseModel):
 
     @classmethod
     def visible_to(cls, user: User):
-        """The interviews `user` is on a side of, joined with everyone a response shows."""
-        return cls.with_people().where(cls.seen_by(user.role, user.id))
+        """The interviews `user` is on a side of, joined with everyone a response shows.
 
-    @classmethod
-    def overlapping(
-        cls, start_at: datetime, end_at: datetime, interviewer_id: int, interviewee_id: int,
-        exclude_id: int | None = None,
-    ) -> list[int]:
-        """Ids of active interviews sharing the interviewer or interviewee in [start, end)."""
-        ids: set[int] = set()
-        sides = ((INTERVIEWER_SIDE, interviewer_id), (INTERVIEWEE_SIDE, interviewee_id))
-        for side, person_id in sides:
-            rows = overlap_query(side)(person_id, end_at, start_at - MAX_DURATION, start_at,
-                                       0 if exclude_id is None else exclude_id)
-            ids.update(row.id for row in rows)
-        return sorted(ids)
+        An interviewer's are reached through their own member rows (`SEEN_VIA`), one per
+        interview they are on: the plan walks that person's index, not everyone's."""
+        if user.role == "interviewer":
+            return (cls.with_people().switch(cls)
+                    .join(SEEN_VIA, on=(SEEN_VIA.interview == cls.id))
+                    .where(cls.seen_by(user.role, user.id, via=SEEN_VIA)))
+        return cls.with_people().where(cls.seen_by(user.role, user.id))
 
     @classmethod
     def active_near(cls, side: str, person_id: int, start_at: datetime, end_at: datetime,
@@ -238,7 +242,23 @@ class Interview(BaseModel):
             return INTERVIEWER_SIDE
         if user.id == self.interviewee.driver_id:
             return INTERVIEWEE_SIDE
+        if user.role == "interviewer" and any(m.interviewer_id == user.id for m in self.members):
+            return PANEL_SIDE
         return None
+
+    @property
+    def members(self) -> list[InterviewMember]:
+        """Everyone interviewing, the lead first, then the panel in the order given (each
+        with its user); loaded once, or attached to a page of interviews at once."""
+        found = self.__dict__.get("_members")
+        if found is None:
+            attach_members([self])
+            found = self.__dict__["_members"]
+        return found
+
+    def forget_members(self) -> None:
+        """Read the members again when next asked (after a change wrote them)."""
+        self.__dict__.pop("_members", None)
 
     @property
     def proposer_side(self) -> str | None:
@@ -266,12 +286,19 @@ class Interview(BaseModel):
             "accept_amendment": status in ACTIVE and proposer not in (None, side),
             "reject_amendment": status in ACTIVE and proposer not in (None, side),
             "withdraw_amendment": status in ACTIVE and proposer == side,
+            "respond": status in ACTIVE,
         }
         return [a for a, ok in possible.items() if ok and side in ACTION_SIDES[a]]
 
-    def require(self, action: str, side: str) -> None:
+    def require(self, action: str, side: str, user_id: int | None = None) -> None:
         """Raise Forbidden if `side` may never take `action`, InvalidTransition if not now."""
+        if action == "respond" and user_id == self.interviewer_id:
+            raise InvalidTransition(
+                "the lead's answer is always accepted: cancel the interview, or hand it to "
+                "another interviewer", self.allowed_actions(side))
         if side not in ACTION_SIDES[action]:
+            if action == "respond":
+                raise Forbidden("only the panel's members answer, each for themselves")
             raise Forbidden(f"the {side} side may not {action.replace('_', ' ')}")
         allowed = self.allowed_actions(side)
         if action not in allowed:
@@ -302,6 +329,69 @@ def overlap_query(side: str):
         lambda person_id, before, after, ends_after, exclude_id: Interview.active_between(
             side, person_id, before, after, ends_after).where(Interview.id != exclude_id),
         ID_MARKER, *TIME_MARKERS, OTHER_ID_MARKER)
+
+
+class InterviewMember(BaseModel):
+    """One interviewer of an interview: the lead (position 0) or a panel member.
+
+    `status`, `start_at` and `end_at` are the interview's, copied by the database's triggers
+    in the statement that changes the interview; `active` is computed by the database
+    (pending or confirmed, not declined). Migration 0008 forbids two active rows of one
+    interviewer to overlap. Written only with insert and update queries, never `save()`
+    (which would write the generated column).
+    """
+
+    id = BigAutoField()
+    interview = ForeignKeyField(Interview, column_name="interview_id", lazy_load=False)
+    interviewer = ForeignKeyField(User, column_name="interviewer_id")
+    role = CharField(max_length=20)
+    response = CharField(max_length=20)
+    position = IntegerField()
+    status = CharField(max_length=20)
+    start_at = UTCDateTimeField()
+    end_at = UTCDateTimeField()
+    active = BooleanField(null=True)
+
+    class Meta:
+        table_name = "interview_member"
+
+    @property
+    def counts(self) -> bool:
+        """Whether it counts toward daily and weekly limits and load (shadows do not)."""
+        return self.role != SHADOW
+
+    @classmethod
+    def overlapping(cls, interviewer_ids: list[int], start_at: datetime, end_at: datetime,
+                    exclude_id: int | None = None) -> dict[int, list[int]]:
+        """For each of these interviewers with any, the ids of their active interviews (in
+        any role) in [start, end), from a bounded range of the active-member index."""
+        query = (cls.select(cls.interviewer, cls.interview)
+                 .where(cls.interviewer.in_(interviewer_ids), cls.active == True,
+                        cls.start_at < end_at, cls.start_at > start_at - MAX_DURATION,
+                        cls.end_at > start_at))
+        if exclude_id is not None:
+            query = query.where(cls.interview != exclude_id)
+        found: dict[int, list[int]] = {}
+        for interviewer_id, interview_id in query.tuples():
+            found.setdefault(interviewer_id, []).append(interview_id)
+        return {i: sorted(ids) for i, ids in found.items()}
+
+
+SEEN_VIA = InterviewMember.alias("seen_via")  # the caller's own member row (visible_to)
+
+
+def attach_members(interviews: list[Interview]) -> None:
+    """Load the members of these interviews (with their users) in one query."""
+    by_id = {row.id: row for row in interviews}
+    for row in by_id.values():
+        row.__dict__["_members"] = []
+    if not by_id:
+        return
+    query = (InterviewMember.select(InterviewMember, User).join(User)
+             .where(InterviewMember.interview.in_(list(by_id)))
+             .order_by(InterviewMember.interview, InterviewMember.position))
+    for member in query:
+        by_id[member.interview_id].__dict__["_members"].append(member)
 
 
 class Event(BaseModel):

@@ -11,7 +11,7 @@ from peewee import IntegrityError
 from db.connection import key_shared, lockable, write_transaction
 from db.errors import Conflict, DomainError, Forbidden, Invalid
 from db.fields import utcnow
-from db.models import ACTIVE, ROLES, Interview, Interviewee, User
+from db.models import ROLES, Interviewee, InterviewMember, User
 
 # The bounds of a person's fields; openapi.yaml's UserUpsert and IntervieweeUpsert say the
 # same (tests/test_directory.py checks that they agree).
@@ -78,9 +78,10 @@ def upsert(model, existing, record_id: int, record: dict, fields: tuple[str, ...
 
 def role_in_use(user: User) -> str | None:
     """Why `user`'s role may not change now, or None when it may."""
-    if user.role == "interviewer" and Interview.select(Interview.id).where(
-            (Interview.interviewer == user.id) & Interview.status.in_(ACTIVE)).exists():
-        return f"user {user.id} is the interviewer of active interviews"
+    if user.role == "interviewer" and InterviewMember.select(InterviewMember.id).where(
+            (InterviewMember.interviewer == user.id)
+            & (InterviewMember.active == True)).exists():
+        return f"user {user.id} is an interviewer (lead or panel) of active interviews"
     if user.role == "driver" and Interviewee.select(Interviewee.id).where(
             Interviewee.driver == user.id).exists():
         return f"user {user.id} is the driver of interviewees"
@@ -150,7 +151,8 @@ def put_interviewee(caller: User, interviewee_id: int, record: dict) -> tuple[In
     """A coordinator's PUT of an interviewee: the row as saved (with its driver), created?"""
     require_coordinator(caller, "create or update interviewees")
     outcome = saved(save_interviewee, interviewee_id, record)
-    return Interviewee.with_driver().where(Interviewee.id == interviewee_id).get(), outcome == CREATED
+    shown = Interviewee.with_driver().where(Interviewee.id == interviewee_id).get()
+    return shown, outcome == CREATED
 
 
 def import_people(data: object) -> dict[str, int]:

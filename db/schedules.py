@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import functools
 import json
-from datetime import datetime, timedelta
+import re
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 from zoneinfo import available_timezones
 
 from peewee import (
@@ -23,10 +25,8 @@ from db.connection import write_transaction
 from db.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed, Unworkable
 from db.fields import UTCDateTimeField, utcnow
 from db.models import (
-    ACTIVE,
-    MAX_DURATION,
     BaseModel,
-    Interview,
+    InterviewMember,
     User,
     check_era,
     database,
@@ -36,8 +36,10 @@ from db.slots import DAYS, RULES, Calendar, Rules, minutes_of
 
 MAX_TIME_OFF = timedelta(days=92)
 MAX_TIME_OFF_ENTRIES = 200
+MAX_DATE_OVERRIDES = 400
+DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 DEFAULT = {"time_zone": "UTC", "working_hours": None, "buffer_minutes": 0, "daily_limit": None,
-           "minimum_notice_minutes": 0}
+           "minimum_notice_minutes": 0, "weekly_limit": None, "date_overrides": {}}
 MESSAGES = {
     "overlap": "the slot overlaps active interview(s) of the interviewer",
     "buffer": "the slot is closer than the interviewer's buffer of {buffer} minutes to "
@@ -45,13 +47,16 @@ MESSAGES = {
     "time_off": "the interviewer has time off during the slot",
     "daily_limit": "the interviewer already has {limit} active interview(s) starting that "
                    "local day, their daily limit",
+    "weekly_limit": "the interviewer already has {weekly} active interview(s) starting that "
+                    "local week (Monday to Monday), their weekly limit",
     "outside_working_hours": "the slot is not inside one of the interviewer's working periods "
                              "({zone} local time)",
     "too_soon": "the slot starts less than {notice} minutes from now, the interviewer's "
                 "minimum notice",
 }
 REFUSALS = {"overlap": Conflict, "buffer": Conflict, "time_off": Conflict,
-            "daily_limit": Conflict, "outside_working_hours": Unworkable, "too_soon": Unworkable}
+            "daily_limit": Conflict, "weekly_limit": Conflict,
+            "outside_working_hours": Unworkable, "too_soon": Unworkable}
 assert set(REFUSALS) == set(RULES)
 
 
@@ -62,6 +67,8 @@ class Schedule(BaseModel):
     buffer_minutes = IntegerField()
     daily_limit = IntegerField(null=True)
     minimum_notice_minutes = IntegerField()
+    weekly_limit = IntegerField(null=True)
+    date_overrides = TextField(null=True)  # JSON, as the API shows it; null: none
     version = IntegerField()
     updated_at = UTCDateTimeField(default=utcnow)
 
@@ -69,14 +76,20 @@ class Schedule(BaseModel):
         return {"time_zone": self.time_zone,
                 "working_hours": self.working_hours and json.loads(self.working_hours),
                 "buffer_minutes": self.buffer_minutes, "daily_limit": self.daily_limit,
-                "minimum_notice_minutes": self.minimum_notice_minutes}
+                "minimum_notice_minutes": self.minimum_notice_minutes,
+                "weekly_limit": self.weekly_limit,
+                "date_overrides": json.loads(self.date_overrides or "{}")}
 
     def rules(self) -> Rules:
         hours = None if self.working_hours is None else {
             day: [(minutes_of(p["start"]), minutes_of(p["end"])) for p in periods]
             for day, periods in json.loads(self.working_hours).items()}
+        overrides = {
+            date.fromisoformat(day): [(minutes_of(p["start"]), minutes_of(p["end"]))
+                                      for p in periods]
+            for day, periods in json.loads(self.date_overrides or "{}").items()} or None
         return Rules(self.time_zone, hours, self.buffer_minutes, self.daily_limit,
-                     self.minimum_notice_minutes)
+                     self.minimum_notice_minutes, self.weekly_limit, overrides)
 
 
 class TimeOff(BaseModel):
@@ -122,22 +135,43 @@ def read_schedule(caller: User, interviewer_id: int) -> tuple[dict, str]:
     return row.shown(), etag(interviewer_id, row.version)
 
 
+def checked_periods(periods: list[dict], field: str) -> list[dict]:
+    """One day's periods as stored: each starts before it ends, in order, apart."""
+    periods = sorted(periods, key=lambda p: minutes_of(p["start"]))
+    for n, period in enumerate(periods):
+        if minutes_of(period["start"]) >= minutes_of(period["end"]):
+            raise Invalid(field, f"{period['start']}-{period['end']}: "
+                          "a period must start before it ends, within the day")
+        if n and minutes_of(period["start"]) < minutes_of(periods[n - 1]["end"]):
+            raise Invalid(field, "periods of a day must not overlap")
+    return [{"start": p["start"], "end": p["end"]} for p in periods]
+
+
 def checked_hours(hours: dict | None) -> str | None:
     """Working hours as stored: each day's periods start before they end, in order, apart."""
     if hours is None:
         return None
+    return json.dumps({day: checked_periods(hours[day], f"working_hours.{day}")
+                       for day in DAYS if day in hours})
+
+
+def checked_overrides(overrides: dict | None) -> str | None:
+    """Date overrides as stored: real local dates (YYYY-MM-DD, years 1900 to 8999), in date
+    order, each with periods as a working day's; at most MAX_DATE_OVERRIDES dates."""
+    if not overrides:
+        return None
+    if len(overrides) > MAX_DATE_OVERRIDES:
+        raise Invalid("date_overrides", f"at most {MAX_DATE_OVERRIDES} dates")
     tidy = {}
-    for day in DAYS:
-        if day not in hours:
-            continue
-        periods = sorted(hours[day], key=lambda p: minutes_of(p["start"]))
-        for n, period in enumerate(periods):
-            if minutes_of(period["start"]) >= minutes_of(period["end"]):
-                raise Invalid(f"working_hours.{day}", f"{period['start']}-{period['end']}: "
-                              "a period must start before it ends, within the day")
-            if n and minutes_of(period["start"]) < minutes_of(periods[n - 1]["end"]):
-                raise Invalid(f"working_hours.{day}", "periods of a day must not overlap")
-        tidy[day] = [{"start": p["start"], "end": p["end"]} for p in periods]
+    for key in sorted(overrides):
+        field = f"date_overrides.{key}"
+        try:
+            day = date.fromisoformat(key) if DATE.fullmatch(key) else None
+        except ValueError:
+            day = None
+        if day is None or not 1900 <= day.year < 9000:
+            raise Invalid(field, "not a date (YYYY-MM-DD, years 1900 to 8999)")
+        tidy[key] = checked_periods(overrides[key], field)
     return json.dumps(tidy)
 
 
@@ -148,6 +182,7 @@ def write_schedule(caller: User, interviewer_id: int, fields: dict,
     if fields["time_zone"] not in zones():
         raise Invalid("time_zone", f"{fields['time_zone']!r} is not an IANA time zone name")
     hours = checked_hours(fields.get("working_hours"))
+    overrides = checked_overrides(fields.get("date_overrides"))
     with write_transaction():
         manageable(caller, interviewer_id)
         lock_interviewer(interviewer_id, "FOR UPDATE")  # waits for bookings reading the old one
@@ -160,6 +195,7 @@ def write_schedule(caller: User, interviewer_id: int, fields: dict,
                   "buffer_minutes": fields.get("buffer_minutes", 0),
                   "daily_limit": fields.get("daily_limit"),
                   "minimum_notice_minutes": fields.get("minimum_notice_minutes", 0),
+                  "weekly_limit": fields.get("weekly_limit"), "date_overrides": overrides,
                   "version": version + 1, "updated_at": utcnow()}
         if row is None:
             row = Schedule.create(interviewer=interviewer_id, **values)
@@ -204,34 +240,47 @@ def remove_time_off(caller: User, interviewer_id: int, time_off_id: int) -> None
 
 def lock_interviewer(interviewer_id: int, strength: str = "FOR NO KEY UPDATE") -> None:
     """Lock the interviewer's row until commit (PostgreSQL; SQLite's BEGIN IMMEDIATE already
-    lets one writer at a time in).
+    lets one writer at a time in); see `lock_interviewers`."""
+    lock_interviewers([interviewer_id], strength)
 
-    Exclusion constraints cannot express buffers or daily limits, so a booking of an
-    interviewer with a schedule takes `FOR NO KEY UPDATE` before reading what it checks: it
-    conflicts with itself, so those bookings serialize, but not with the key-share locks of
-    foreign-key checks, so writes that merely name the interviewer do not wait on it.
-    Every booking first takes `FOR KEY SHARE` (shared by all bookings) to read whether there
-    is a schedule; changing a schedule takes `FOR UPDATE`, which waits for those readers and
-    holds new ones back, so no booking is checked against a schedule that changes under it,
-    and bookings of an interviewer without a schedule do not wait for one another.
+
+def lock_interviewers(interviewer_ids: Sequence[int], strength: str = "FOR NO KEY UPDATE") -> None:
+    """Lock these interviewers' rows until commit, in id order (PostgreSQL; SQLite's BEGIN
+    IMMEDIATE already lets one writer at a time in).
+
+    Exclusion constraints cannot express buffers or limits, so a booking of interviewers
+    with a schedule takes `FOR NO KEY UPDATE` on each of them before reading what it checks:
+    it conflicts with itself, so those bookings serialize per interviewer, but not with the
+    key-share locks of foreign-key checks, so writes that merely name an interviewer do not
+    wait on it. Every booking first takes `FOR KEY SHARE` on every member (shared by all
+    bookings) to read whether there is a schedule; changing a schedule takes `FOR UPDATE`,
+    which waits for those readers and holds new ones back, so no booking is checked against
+    a schedule that changes under it, and bookings of interviewers without a schedule do not
+    wait for one another. Taking the rows in id order keeps two panels that share people
+    from locking them crosswise.
     """
-    if isinstance(database.obj, SqliteDatabase):
+    if isinstance(database.obj, SqliteDatabase) or not interviewer_ids:
         return
-    list(User.select(User.id).where(User.id == interviewer_id).for_update(strength))
+    list(User.select(User.id).where(User.id.in_(sorted(set(interviewer_ids))))
+         .order_by(User.id).for_update(strength))
 
 
 def bookings_of(interviewer_ids: list[int], low: datetime, high: datetime,
-                exclude_id: int | None = None) -> dict[int, list[tuple[datetime, datetime, int]]]:
-    """Active interviews of these interviewers starting in [low, high): one flat range query."""
-    query = (Interview
-             .select(Interview.id, Interview.interviewer, Interview.start_at, Interview.end_at)
-             .where(Interview.interviewer.in_(interviewer_ids), Interview.status.in_(ACTIVE),
-                    Interview.start_at >= low, Interview.start_at < high))
+                exclude_id: int | None = None
+                ) -> dict[int, list[tuple[datetime, datetime, int, bool]]]:
+    """Active interviews of these interviewers (as lead or member; declined seats are free)
+    starting in [low, high), with whether each counts toward limits: one flat range query."""
+    member = InterviewMember
+    query = (member
+             .select(member.interview, member.interviewer, member.start_at, member.end_at,
+                     member.role)
+             .where(member.interviewer.in_(interviewer_ids), member.active == True,
+                    member.start_at >= low, member.start_at < high))
     if exclude_id is not None:
-        query = query.where(Interview.id != exclude_id)
+        query = query.where(member.interview != exclude_id)
     found: dict[int, list] = {i: [] for i in interviewer_ids}
-    for row in query.tuples():
-        found[row[1]].append((row[2], row[3], row[0]))
+    for interview_id, interviewer_id, start, end, role in query.tuples():
+        found[interviewer_id].append((start, end, interview_id, role != "shadow"))
     return found
 
 
@@ -256,29 +305,38 @@ def overriding(caller: User, fields: dict) -> bool:
     return True
 
 
-def enforce(interviewer_id: int, start: datetime, end: datetime,
+def enforce(members: Sequence[tuple[int, bool]], start: datetime, end: datetime,
             exclude_id: int | None = None, override: bool = False) -> None:
     """Inside the booking's transaction, after the overlap check: refuse a slot that breaks
-    the interviewer's schedule. No schedule, no rules (and no extra work on SQLite)."""
-    lock_interviewer(interviewer_id, "FOR KEY SHARE")
-    row = Schedule.get_or_none(Schedule.interviewer == interviewer_id)
-    if row is None:
+    the schedule of one of `members` ((interviewer id, counts toward limits) each, the lead
+    first; a shadow does not count), naming the first who breaks a rule. No schedule, no
+    rules (and no extra work on SQLite); each query reads every member at once."""
+    ids = [interviewer_id for interviewer_id, _ in members]
+    lock_interviewers(ids, "FOR KEY SHARE")
+    rows = {row.interviewer_id: row.rules()
+            for row in Schedule.select().where(Schedule.interviewer.in_(ids))}
+    if not rows:
         return
-    lock_interviewer(interviewer_id)  # rules that span bookings: one booking at a time
-    rules = row.rules()
-    day_start, day_end = rules.day_bounds(rules.day_of(start))
-    buffer = timedelta(minutes=rules.buffer_minutes)
-    low = min(day_start, start - MAX_DURATION - buffer)
-    high = max(day_end, end + buffer)
-    calendar = Calendar(rules, bookings_of([interviewer_id], low, high, exclude_id)[interviewer_id],
-                        time_off_of([interviewer_id], start, end)[interviewer_id])
-    broken = calendar.broken(start, end, utcnow(), override)
-    if broken is not None:
-        refuse(broken[0], broken[1], rules)
+    lock_interviewers(list(rows))  # rules that span bookings: one booking at a time
+    reaches = [rules.reach(start, end) for rules in rows.values()]
+    bookings = bookings_of(list(rows), min(r[0] for r in reaches), max(r[1] for r in reaches),
+                           exclude_id)
+    time_off = time_off_of(list(rows), start, end)
+    now = utcnow()
+    for interviewer_id, counts in members:
+        rules = rows.get(interviewer_id)
+        if rules is None:
+            continue
+        calendar = Calendar(rules, bookings[interviewer_id], time_off[interviewer_id])
+        broken = calendar.broken(start, end, now, override, counts)
+        if broken is not None:
+            refuse(broken[0], broken[1], rules, interviewer_id)
 
 
-def refuse(code: str, conflicts: list[int], rules: Rules) -> None:
+def refuse(code: str, conflicts: list[int], rules: Rules, interviewer_id: int) -> None:
     detail = MESSAGES[code].format(buffer=rules.buffer_minutes, limit=rules.daily_limit,
-                                   zone=rules.time_zone, notice=rules.minimum_notice_minutes)
+                                   weekly=rules.weekly_limit, zone=rules.time_zone,
+                                   notice=rules.minimum_notice_minutes)
     extra = {"conflicts": conflicts} if code in ("overlap", "buffer") else {}
-    raise REFUSALS[code](detail, code=code, **extra)
+    raise REFUSALS[code](f"interviewer {interviewer_id}: {detail}", code=code,
+                         interviewer_id=interviewer_id, **extra)

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import TypeVar
 
 from peewee import IntegrityError, OperationalError
@@ -15,13 +15,31 @@ from db.fields import iso_utc, utcnow
 from db.integrity import is_overlap_violation, is_transient
 from db.models import (
     ACTIVE,
+    DECLINED,
+    INTERVIEWEE_SIDE,
+    MAX_DURATION,
     ROLES,
     Event,
     Interview,
     Interviewee,
+    InterviewMember,
     User,
+    attach_members,
     check_location,
     check_times,
+    overlap_query,
+)
+from db.panels import (
+    Seat,
+    checked_panel,
+    clear_panel,
+    new_seats,
+    panel_of,
+    require_interviewers,
+    responses_of,
+    seats,
+    shown,
+    write_panel,
 )
 from db.prepared import ID_MARKER, OTHER_ID_MARKER, Prepared
 from db.schedules import enforce, overriding
@@ -44,38 +62,69 @@ def record(interview: Interview, actor: User, action: str, changes: dict[str, tu
     outbox.enqueue(interview, entry, shown)
 
 
-def refuse_overlap(start_at: datetime, end_at: datetime, interviewer_id: int,
-                   interviewee_id: int, exclude_id: int | None = None) -> None:
-    conflicts = Interview.overlapping(start_at, end_at, interviewer_id, interviewee_id, exclude_id)
-    if conflicts:
-        raise Conflict(
-            f"the slot overlaps active interview(s) {', '.join(map(str, conflicts))} "
-            "of the same interviewer or interviewee",
-            code="overlap", conflicts=conflicts,
-        )
+def refuse_overlap(start_at: datetime, end_at: datetime, interviewer_ids: Sequence[int],
+                   interviewee_id: int | None = None, exclude_id: int | None = None) -> None:
+    """The no-double-booking rule, checked for a precise answer (the database is what makes
+    it hold): the interviewee with the first interviewer (the lead, as before panels), then
+    each other interviewer in order. A refusal names the interviewer (`interviewer_id`) who
+    is busy, with the interviews (`conflicts`) in the way."""
+    busy = InterviewMember.overlapping(list(interviewer_ids), start_at, end_at, exclude_id)
+    rest = list(interviewer_ids)
+    if interviewee_id is not None:
+        lead = rest.pop(0) if rest else None
+        rows = overlap_query(INTERVIEWEE_SIDE)(interviewee_id, end_at, start_at - MAX_DURATION,
+                                               start_at, 0 if exclude_id is None else exclude_id)
+        conflicts = sorted({row.id for row in rows} | set(busy.get(lead, [])))
+        if conflicts:
+            raise Conflict(
+                f"the slot overlaps active interview(s) {', '.join(map(str, conflicts))} "
+                "of the same interviewer or interviewee", code="overlap", conflicts=conflicts,
+                **({"interviewer_id": lead} if lead in busy else {}))
+    for interviewer_id in rest:
+        if interviewer_id in busy:
+            conflicts = busy[interviewer_id]
+            raise Conflict(
+                f"interviewer {interviewer_id} has active interview(s) "
+                f"{', '.join(map(str, conflicts))} overlapping the slot", code="overlap",
+                conflicts=conflicts, interviewer_id=interviewer_id)
+
+
+def held_to_rules(start_at: datetime, end_at: datetime, members: list[Seat],
+                  interviewee_id: int | None, exclude_id: int | None, override: bool,
+                  checked: list) -> None:
+    """Every booking rule for these seats at [start, end): overlap (the interviewee too,
+    unless None), then each member's schedule. `checked` keeps the overlap check's
+    arguments, for naming the winner should the database refuse a concurrent loser."""
+    ids = [interviewer_id for interviewer_id, _ in members]
+    checked.append((start_at, end_at, ids, interviewee_id, exclude_id))
+    refuse_overlap(start_at, end_at, ids, interviewee_id, exclude_id)
+    enforce(members, start_at, end_at, exclude_id=exclude_id, override=override)
 
 
 ATTEMPTS = 5
 
 
-def committed(work: Callable[[], T], recheck: Callable[[], None]) -> T:
+def committed(work: Callable[[], T], checked: list) -> T:
     """Run `work` in a write transaction; a refusal by the no-overlap constraint becomes a 409.
 
-    `work` checks overlap itself for a precise answer; the database constraint (trigger or
-    EXCLUDE) is what makes the rule hold under any concurrency. When it fires, the winner
-    has committed, so `recheck` can name the interviews we collided with. Concurrent
-    bookings can also deadlock in PostgreSQL's constraint checks (one waits on the other's
-    interviewer, the other on the first's interviewee): the victim is rolled back and runs
-    again, and then meets the winner's row like any other loser.
+    `work` checks overlap itself for a precise answer (`held_to_rules`, which notes what it
+    checked in `checked`); the database constraints (triggers or EXCLUDE) are what make the
+    rule hold under any concurrency. When one fires, the winner has committed, so the same
+    check again names the interviews we collided with. Concurrent bookings can also deadlock
+    in PostgreSQL's constraint checks (one waits on the other's interviewer, the other on the
+    first's interviewee): the victim is rolled back and runs again, and then meets the
+    winner's row like any other loser.
     """
     for _ in range(ATTEMPTS):
+        checked.clear()
         try:
             with write_transaction():
                 return work()
         except IntegrityError as error:
             if not is_overlap_violation(error):
                 raise
-            recheck()
+            if checked:
+                refuse_overlap(*checked[-1])
             raise Conflict("the slot was taken by a concurrent booking; try another",
                            code="overlap", conflicts=[]) from None
         except OperationalError as error:
@@ -95,7 +144,8 @@ def interviewer_by_id(user_id: int) -> User:
 
 
 def book_interview(caller: User, fields: dict) -> Interview:
-    """Create an interview for `caller` from the validated request fields."""
+    """Create an interview for `caller` from the validated request fields: the lead
+    (`interviewer_id`) and a panel, every one of them held to every booking rule."""
     if caller.role == "driver":
         raise Forbidden("drivers may not create interviews")
     if caller.role == "interviewer" and fields["interviewer_id"] != caller.id:
@@ -105,6 +155,8 @@ def book_interview(caller: User, fields: dict) -> Interview:
     kind, location = fields["kind"], fields.get("location")
     check_location(kind, location)
     interviewer = interviewer_by_id(fields["interviewer_id"])
+    panel = checked_panel(interviewer.id, fields.get("panel", []))
+    require_interviewers(panel)
     interviewee = (
         Interviewee.select(Interviewee, User).join(User)
         .where(Interviewee.id == fields["interviewee_id"]).get_or_none()
@@ -112,25 +164,29 @@ def book_interview(caller: User, fields: dict) -> Interview:
     if interviewee is None:
         raise Invalid("interviewee_id", f"no interviewee with id {fields['interviewee_id']}")
     override = overriding(caller, fields)
+    checked: list = []
 
     def create() -> Interview:
-        interviewer_by_id(interviewer.id)  # again, in the transaction: the role is still theirs
-        refuse_overlap(start_at, end_at, interviewer.id, interviewee.id)
-        enforce(interviewer.id, start_at, end_at, override=override)
+        interviewer_by_id(interviewer.id)  # again, in the transaction: the roles are still theirs
+        require_interviewers(panel)
+        held_to_rules(start_at, end_at, seats(interviewer.id, panel, {}), interviewee.id, None,
+                      override, checked)
         now = utcnow()
-        interview = Interview.create(
+        interview = Interview.create(  # the database adds the lead's member row
             kind=kind, status="pending", start_at=start_at, end_at=end_at, location=location,
             interviewer=interviewer, interviewee=interviewee, version=1,
             created_at=now, updated_at=now,
         )
+        write_panel(interview, panel, {})
+        attach_members([interview])
         record(interview, caller, "create", {
             name: (None, getattr(interview, name))
             for name in ("kind", "status", "start_at", "end_at", "location")
         } | {"interviewer_id": (None, interviewer.id), "interviewee_id": (None, interviewee.id)}
-          | overridden(override))
+          | ({"panel": (None, shown(panel))} if panel else {}) | overridden(override))
         return interview
 
-    return committed(create, lambda: refuse_overlap(start_at, end_at, interviewer.id, interviewee.id))
+    return committed(create, checked)
 
 
 VISIBLE_BY_ID = {
@@ -164,45 +220,57 @@ def overridden(override: bool) -> dict[str, tuple]:
 
 def change_interview(caller: User, interview_id: int, action: str, if_match: frozenset[str] | None,
                      apply: Change, reason: str | None = None,
-                     override: bool | Callable[[Interview], bool] = False) -> Interview:
+                     override: bool | Callable[[Interview], bool] = False,
+                     checked: list | None = None) -> Interview:
     """Lock the interview, check If-Match and the rules for `action`, apply, record, commit.
 
-    A new slot or interviewer is checked against overlap, then the interviewer's schedule
-    (`override`: the coordinator's `override_schedule`, or how to find it)."""
-    locked: list[Interview] = []
+    A new slot or lead is checked for every seat (the lead and each member who has not
+    declined), a replaced panel for the seats it adds: overlap, then each one's schedule
+    (`override`: the coordinator's `override_schedule`, or how to find it). A new panel is
+    written around the interview's own row: the old panel's rows go first (a member may
+    become the lead), the new ones after (the old lead may join the panel). `checked` is
+    where `apply` notes checks of its own (see `committed`)."""
+    checked = [] if checked is None else checked
 
     def work() -> Interview:
         interview = lockable(Interview.visible_to(caller).where(Interview.id == interview_id),
                              Interview).get_or_none()
         if interview is None:
             raise NotFound(f"no interview {interview_id}")
-        locked.append(interview)
         interview.check_if_match(if_match)
         side = interview.side_of(caller)
-        interview.require(action, side)
+        interview.require(action, side, caller.id)
+        responses = responses_of(interview)
         changes = apply(interview, side)
-        if SLOT_FIELDS & changes.keys() and interview.status in ACTIVE:
-            refuse_overlap(*slot_of(interview), exclude_id=interview.id)
+        panel = [(m["interviewer_id"], m["role"]) for m in changes["panel"][1]] \
+            if "panel" in changes else panel_of(interview)
+        moved = bool(SLOT_FIELDS & changes.keys())
+        checking = seats(interview.interviewer_id, panel, responses) if moved else \
+            new_seats(panel_of(interview), panel, responses) if "panel" in changes else []
+        if checking and interview.status in ACTIVE:
             overrides = override(interview) if callable(override) else override
-            enforce(interview.interviewer_id, interview.start_at, interview.end_at,
-                    exclude_id=interview.id, override=overrides)
+            held_to_rules(interview.start_at, interview.end_at, checking,
+                          interview.interviewee_id if moved else None, interview.id, overrides,
+                          checked)
             changes |= overridden(overrides)
+        if "panel" in changes:
+            clear_panel(interview.id)
         interview.version += 1
         interview.updated_at = utcnow()
         interview.save()
+        if "panel" in changes:
+            write_panel(interview, panel, responses)
+        interview.forget_members()
+        attach_members([interview])
         record(interview, caller, action, changes, reason)
         return interview
 
-    return committed(work, lambda: refuse_overlap(*slot_of(locked[-1]), exclude_id=interview_id))
-
-
-def slot_of(interview: Interview) -> tuple[datetime, datetime, int, int]:
-    return interview.start_at, interview.end_at, interview.interviewer_id, interview.interviewee_id
+    return committed(work, checked)
 
 
 def edit_interview(caller: User, interview_id: int, if_match: frozenset[str] | None,
                    fields: dict) -> Interview:
-    """PATCH: kind, location, interviewer and (while pending, with no proposal) times."""
+    """PATCH: kind, location, the lead, the panel and (while pending, with no proposal) times."""
     override = overriding(caller, fields)
 
     def apply(interview: Interview, side: str) -> dict[str, tuple]:
@@ -218,7 +286,8 @@ def edit_interview(caller: User, interview_id: int, if_match: frozenset[str] | N
         for name in ("kind", "location"):
             if name in fields:
                 values[name] = fields[name]
-        check_location(values.get("kind", interview.kind), values.get("location", interview.location))
+        check_location(values.get("kind", interview.kind),
+                       values.get("location", interview.location))
         changes = interview.assign(**values)
         new_interviewer = fields.get("interviewer_id", interview.interviewer_id)
         if new_interviewer != interview.interviewer_id:
@@ -226,6 +295,15 @@ def edit_interview(caller: User, interview_id: int, if_match: frozenset[str] | N
                 raise Forbidden("an interviewer may not hand an interview to another interviewer")
             changes["interviewer_id"] = (interview.interviewer_id, new_interviewer)
             interview.interviewer = interviewer_by_id(new_interviewer)
+        old = panel_of(interview)
+        if "panel" in fields:
+            panel = checked_panel(new_interviewer, fields["panel"])
+            require_interviewers(panel)
+            if panel != old:
+                changes["panel"] = (shown(old), shown(panel))
+        elif any(i == new_interviewer for i, _ in old):
+            raise Invalid("interviewer_id", f"interviewer {new_interviewer} is on the panel: "
+                          "send the panel without them to make them the lead")
         return changes
 
     return change_interview(caller, interview_id, "edit", if_match, apply, override=override)
@@ -245,17 +323,18 @@ def transition(caller: User, interview_id: int, action: str, if_match: frozenset
 
 def propose_amendment(caller: User, interview_id: int, if_match: frozenset[str] | None,
                       fields: dict) -> Interview:
-    """Offer a new slot; the current one stays booked until the other side accepts."""
+    """Offer a new slot; the current one stays booked until the other side accepts. The new
+    slot is checked for every seat now, and again when accepted."""
     start_at, end_at = fields["start_at"], fields["end_at"]
     check_times(start_at, end_at, prefix="amendment.")
     override = overriding(caller, fields)
 
     def apply(interview: Interview, side: str) -> dict[str, tuple]:
-        refuse_overlap(start_at, end_at, interview.interviewer_id, interview.interviewee_id,
-                       exclude_id=interview.id)
-        enforce(interview.interviewer_id, start_at, end_at, exclude_id=interview.id,
-                override=override)
-        changes = interview.assign(amend_start_at=start_at, amend_end_at=end_at, amended_by=caller.id)
+        members = seats(interview.interviewer_id, panel_of(interview), responses_of(interview))
+        held_to_rules(start_at, end_at, members, interview.interviewee_id, interview.id,
+                      override, [])
+        changes = interview.assign(amend_start_at=start_at, amend_end_at=end_at,
+                                   amended_by=caller.id)
         return changes | overridden(override)
 
     return change_interview(caller, interview_id, "propose_amendment", if_match, apply)
@@ -288,83 +367,27 @@ def close_amendment(caller: User, interview_id: int, action: str,
                             lambda interview, side: interview.assign(**NO_AMENDMENT))
 
 
+def respond(caller: User, interview_id: int, if_match: frozenset[str] | None, answer: str,
+            reason: str | None) -> Interview:
+    """A panel member answers for themselves: accepted, tentative or declined.
+
+    A decline frees their seat in the same statement (the database no longer counts it); an
+    answer after a decline takes the seat again and is checked as a booking of them is."""
+
+    def apply(interview: Interview, side: str) -> dict[str, tuple]:
+        member = next(m for m in interview.members if m.interviewer_id == caller.id)
+        if member.response == DECLINED and answer != DECLINED:
+            held_to_rules(interview.start_at, interview.end_at,
+                          [(caller.id, member.counts)], None, interview.id, False, checked)
+        InterviewMember.update(response=answer).where(InterviewMember.id == member.id).execute()
+        return {"response": (member.response, answer)} if member.response != answer else {}
+
+    checked: list = []
+    return change_interview(caller, interview_id, "respond", if_match, apply, reason,
+                            checked=checked)
+
+
 def history(caller: User, interview_id: int) -> list[Event]:
     """Every change to a visible interview, oldest first."""
     interview = visible_interview(caller, interview_id)
     return list(Event.select().where(Event.interview == interview.id).order_by(Event.id))
-
-
-INSTANT_FILTERS = ("start_from", "start_to", "updated_since")
-PAGE_QUERIES: dict[tuple, Prepared] = {}  # the list query compiled once per shape
-MAX_PAGE_SHAPES = 1024
-
-
-def page_of_interviews(caller: User, filters: dict, after: tuple[datetime, int] | None,
-                       limit: int) -> tuple[list[Interview], bool]:
-    """Up to `limit` visible interviews after the keyset `after`, by (start_at, id); more?
-
-    The query (`interviews_query`) is built and compiled to SQL once per shape: the caller's
-    role, which filters (and how many statuses), whether there is a keyset; then re-run with
-    this request's values.
-    """
-    keys = sorted(filters)
-    shape = (caller.role, after is not None,
-             *((key, len(filters[key]) if key == "status" else 0) for key in keys))
-    prepared = PAGE_QUERIES.get(shape)
-    if prepared is None:
-        if len(PAGE_QUERIES) >= MAX_PAGE_SHAPES:
-            PAGE_QUERIES.clear()
-        prepared = PAGE_QUERIES[shape] = page_query(caller.role, after is not None,
-                                                    {key: filters[key] for key in keys})
-    values: list = [caller.id]
-    for key in keys:
-        values.extend(filters[key] if key == "status" else (filters[key],))
-    rows = prepared(*values, *(after or ()), limit + 1)
-    return rows[:limit], len(rows) > limit
-
-
-def page_query(role: str, keyset: bool, filters: dict) -> Prepared:
-    """The list query of one shape, with a marker in place of every value (in the order
-    `page_of_interviews` passes them: caller, filters by name, keyset, limit)."""
-    ints = iter(range(-9_000_000_000_000_100, -9_000_000_000_000_200, -1))
-    times = iter(datetime(1000, 1, 1, microsecond=n, tzinfo=UTC) for n in range(100, 200))
-    texts = iter(f"\x00page-marker-{n}" for n in range(100))
-    caller = User(id=next(ints), role=role)
-    markers: list = [caller.id]
-    marked: dict = {}
-    for key, value in filters.items():
-        if key == "status":
-            marked[key] = [next(texts) for _ in value]
-            markers.extend(marked[key])
-            continue
-        marked[key] = next(times if key in INSTANT_FILTERS else ints if isinstance(value, int)
-                           else texts)
-        markers.append(marked[key])
-    after = (next(times), next(ints)) if keyset else None
-    markers.extend([*(after or ()), next(ints)])
-    return Prepared(lambda *m: interviews_query(User(id=m[0], role=role), marked, after)
-                    .limit(m[-1]), *markers)
-
-
-def interviews_query(caller: User, filters: dict, after: tuple[datetime, int] | None):
-    """The list query: visible, filtered, after the keyset, in (start_at, id) order."""
-    query = Interview.visible_to(caller)
-    if filters.get("status"):
-        query = query.where(Interview.status.in_(filters["status"]))
-    if "kind" in filters:
-        query = query.where(Interview.kind == filters["kind"])
-    if "interviewer_id" in filters:
-        query = query.where(Interview.interviewer == filters["interviewer_id"])
-    if "interviewee_id" in filters:
-        query = query.where(Interview.interviewee == filters["interviewee_id"])
-    if "start_from" in filters:
-        query = query.where(Interview.start_at >= filters["start_from"])
-    if "start_to" in filters:
-        query = query.where(Interview.start_at < filters["start_to"])
-    if "updated_since" in filters:
-        query = query.where(Interview.updated_at >= filters["updated_since"])
-    if after is not None:
-        start_at, last_id = after
-        query = query.where((Interview.start_at > start_at)
-                            | ((Interview.start_at == start_at) & (Interview.id > last_id)))
-    return query.order_by(Interview.start_at, Interview.id)

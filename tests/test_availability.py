@@ -35,18 +35,20 @@ def test_slots_skip_bookings_and_buffers_and_name_free_interviewers(client, peop
     assert put_schedule(client, people, {**SCHEDULE, "time_zone": "UTC"}).status_code == 200
     second = make_user("interviewer")
     monday = datetime(2031, 3, 10, tzinfo=UTC)
-    booked = book(client, people, iso(monday + timedelta(hours=10)), iso(monday + timedelta(hours=11)),
-                  interviewer_id=people.interviewer.id,
+    booked = book(client, people, iso(monday + timedelta(hours=10)),
+                  iso(monday + timedelta(hours=11)), interviewer_id=people.interviewer.id,
                   interviewee_id=make_interviewee(people.driver).id)
     assert booked["status"] == "pending"
     response = ask(client, people, interviewers=[people.interviewer.id, second.id],
-                   **{"from": iso(monday + timedelta(hours=9)), "to": iso(monday + timedelta(hours=12))})
+                   **{"from": iso(monday + timedelta(hours=9)),
+                      "to": iso(monday + timedelta(hours=12))})
     body = response.json()
     by_start = {s["start_at"][11:16]: s["interviewer_ids"] for s in body["slots"]}
-    assert by_start["09:00"] == [people.interviewer.id, second.id]
+    # Both free: the one with nothing booked this week first (fairest first).
+    assert by_start["09:00"] == [second.id, people.interviewer.id]
     assert by_start["09:30"] == [second.id]   # ends 10:00, but the buffer is 10 minutes
     assert by_start["10:00"] == [second.id]   # overlap
-    assert by_start["11:15"] == [people.interviewer.id, second.id]
+    assert by_start["11:15"] == [second.id, people.interviewer.id]
     # 09:45 to 10:45 overlap; 09:30 and 11:00 are closer than the buffer.
     assert body["excluded"]["overlap"] == 5 and body["excluded"]["buffer"] == 2
 
@@ -75,3 +77,20 @@ def test_limit_and_an_empty_answer_explains_itself(client, people: People):
     assert put_schedule(client, people, {**SCHEDULE, "working_hours": {}}).status_code == 200
     empty = ask(client, people, **window).json()
     assert empty["slots"] == [] and empty["excluded"]["outside_working_hours"] == 11
+
+
+def test_time_off_of_an_interviewer_without_a_schedule_blocks_nothing(client, people: People):
+    """Without a schedule an interviewer is always available (no schedule, no rules): what
+    availability offers, create accepts, time off or not."""
+    alone = make_user("interviewer")
+    start = datetime(2031, 9, 1, 9, tzinfo=UTC)
+    added = client.post(f"/api/v1/interviewers/{alone.id}/time_off",
+                        headers=people.auth(people.coordinator),
+                        json={"time_off": {"start_at": iso(start),
+                                           "end_at": iso(start + timedelta(hours=2))}})
+    assert added.status_code == 201
+    slots = ask(client, people, interviewers=[alone.id],
+                **{"from": iso(start), "to": iso(start + timedelta(minutes=30))}).json()["slots"]
+    assert [s["interviewer_ids"] for s in slots] == [[alone.id]]
+    book(client, people, iso(start), iso(start + timedelta(minutes=30)), interviewer_id=alone.id,
+         interviewee_id=make_interviewee(people.driver).id)

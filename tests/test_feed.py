@@ -310,10 +310,10 @@ def test_migration_puts_earlier_history_at_the_start_of_the_feed(tmp_path_factor
                VALUES (1, 'u', 'interviewer', '2030-01-01')""",
             """INSERT INTO interviewee (id, driver_id, kind, currency, updated_at)
                VALUES (2, 1, 'interview', 'GBP', '2030-01-01')""",
-            """INSERT INTO interview (id, kind, status, start_at, end_at, interviewee_id,
+            ("""INSERT INTO interview (id, kind, status, start_at, end_at, interviewee_id,
                interviewer_id, version, created_at, updated_at) VALUES (3, 'phone_call',
                'pending', '2030-01-01 09:00', '2030-01-01 10:00', 2, 1, 1, """
-            "'2030-01-01', '2030-01-01')",
+             "'2030-01-01', '2030-01-01')"),
             """INSERT INTO event (interview_id, actor_id, action, changes, at)
                VALUES (3, 1, 'create', '{}', '2030-01-01')""",
         ]

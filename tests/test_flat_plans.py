@@ -12,8 +12,8 @@ import pytest
 from peewee import IntegrityError, SqliteDatabase
 
 from db.connection import write_transaction
-from db.models import MAX_DURATION, Interview
-from db.scheduling import interviews_query
+from db.listing import interviews_query
+from db.models import MAX_DURATION, Interview, InterviewMember
 
 START = datetime(2040, 3, 1, 9, tzinfo=UTC)
 SIDES = ("interviewer", "interviewee")
@@ -38,7 +38,8 @@ def assert_bounded_range(text: str, index: str) -> None:
     any index read whose condition bounds start_at on both sides stays flat with history.
     """
     if "SEARCH" in text:  # SQLite
-        assert re.search(rf"USING INDEX {index} \(\w+=\? AND start_at>\? AND start_at<\?\)", text), text
+        bounded = rf"USING INDEX {index} \(\w+=\? AND start_at>\? AND start_at<\?\)"
+        assert re.search(bounded, text), text
     else:  # PostgreSQL: both bounds are index conditions, not filters
         cond = next((line for line in text.splitlines() if "Index Cond" in line), "")
         assert "start_at >" in cond and "start_at <" in cond, text
@@ -46,7 +47,8 @@ def assert_bounded_range(text: str, index: str) -> None:
 
 @pytest.mark.parametrize("side", SIDES)
 def test_overlap_query_reads_a_bounded_range(db, side):
-    query = Interview.active_near(side, 1, START, START + timedelta(hours=1)).where(Interview.id != 5)
+    query = Interview.active_near(side, 1, START, START + timedelta(hours=1))
+    query = query.where(Interview.id != 5)
     assert_bounded_range(plan(db, *query.sql()), f"interview_{side}_start")
 
 
@@ -58,7 +60,8 @@ def test_buffer_query_reads_a_bounded_range(db, side):
 
 @pytest.mark.parametrize("event", ["insert", "update"])
 def test_overlap_triggers_read_a_bounded_range(db, event):
-    """SQLite: each check inside the installed trigger, NEW.* as parameters, as the trigger binds them."""
+    """SQLite: each check inside the installed trigger, NEW.* as parameters, as the trigger
+    binds them."""
     if not is_sqlite(db):
         # PostgreSQL's rule is the EXCLUDE constraints, checked through their GiST indexes.
         rows = db.execute_sql(
@@ -78,6 +81,41 @@ def test_overlap_triggers_read_a_bounded_range(db, event):
         assert_bounded_range(plan(db, sql, params), f"interview_{side}_start")
 
 
+def test_member_overlap_query_reads_a_bounded_range(db):
+    """Seats of every role: the same bounded range, on the active-member index."""
+    member = InterviewMember
+    query = member.select(member.interview).where(
+        member.interviewer.in_([1, 2]), member.active == True,
+        member.start_at < START + timedelta(hours=1), member.start_at > START - MAX_DURATION,
+        member.end_at > START)
+    text = plan(db, *query.sql())
+    if is_sqlite(db):
+        assert re.search(r"USING INDEX interview_member_active \(interviewer_id=\? AND active=\? "
+                         r"AND start_at>\? AND start_at<\?\)", text), text
+    else:
+        assert_bounded_range(text, "interview_member_active")
+
+
+@pytest.mark.parametrize("event", ["insert", "update"])
+def test_member_overlap_checks_read_a_bounded_range(db, event):
+    """SQLite: the member triggers' check, as bound; PostgreSQL: the EXCLUDE constraint."""
+    if not is_sqlite(db):
+        rows = db.execute_sql(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conname = 'interview_member_no_overlap'").fetchall()
+        assert len(rows) == 1 and "EXCLUDE USING gist" in rows[0][0] and "active" in rows[0][0]
+        return
+    trigger = db.execute_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+        (f"interview_member_no_overlap_{event}",)).fetchone()[0]
+    (check,) = re.findall(r"EXISTS \((.*?)\);", trigger, re.DOTALL)
+    sql = re.sub(r"NEW\.\w+", "?", check)
+    params = [1 if i == 0 else "2040-03-01 09:00:00.000000+00:00" for i in range(sql.count("?"))]
+    text = plan(db, sql, params)
+    assert re.search(r"USING (COVERING )?INDEX interview_member_active \(interviewer_id=\? AND "
+                     r"active=\? AND start_at>\? AND start_at<\?\)", text), text
+
+
 def test_pending_list_of_a_coordinator_walks_the_status_index(people, db):
     query = interviews_query(people.coordinator, {"status": ["pending"]}, (START, 5)).limit(26)
     text = plan(db, *query.sql())
@@ -91,28 +129,31 @@ def insert(people, start: datetime, end: datetime, **fields) -> Interview:
     with write_transaction():
         return Interview.create(
             kind="video_call", status=fields.get("status", "pending"), start_at=start, end_at=end,
-            interviewer=people.interviewer.id, interviewee=fields.get("interviewee", people.interviewee.id),
-            version=1)
+            interviewer=people.interviewer.id,
+            interviewee=fields.get("interviewee", people.interviewee.id), version=1)
 
 
 def test_database_refuses_an_interview_over_8_hours(people, db):
     with pytest.raises(IntegrityError, match="interview_max_duration"):
         insert(people, START, START + MAX_DURATION + timedelta(milliseconds=1))
     row = insert(people, START, START + MAX_DURATION, status="cancelled")
-    longer = Interview.update(end_at=row.end_at + timedelta(seconds=1)).where(Interview.id == row.id)
+    longer = (Interview.update(end_at=row.end_at + timedelta(seconds=1))
+              .where(Interview.id == row.id))
     with pytest.raises(IntegrityError, match="interview_max_duration"), write_transaction():
         longer.execute()
 
 
 def test_bounded_checks_still_see_an_8_hour_interview_from_its_last_minute(people, db):
+    """The lead's seat of an 8-hour interview, seen from its last minute by the checks
+    bookings make (InterviewMember.overlapping) and by the database."""
     long_start = START + timedelta(days=3)
     long = insert(people, long_start, long_start + MAX_DURATION)
     late = long_start + MAX_DURATION - timedelta(minutes=1)
-    assert Interview.overlapping(late, late + timedelta(minutes=30), people.interviewer.id,
-                                 people.other_interviewee.id) == [long.id]
-    with pytest.raises(IntegrityError, match="interview_interviewer_no_overlap"):
+    seen = InterviewMember.overlapping([people.interviewer.id], late, late + timedelta(minutes=30))
+    assert seen == {people.interviewer.id: [long.id]}
+    with pytest.raises(IntegrityError, match="no_overlap"):
         insert(people, late, late + timedelta(minutes=30), interviewee=people.other_interviewee.id)
     after = long_start + MAX_DURATION
-    assert Interview.overlapping(after, after + timedelta(minutes=30), people.interviewer.id,
-                                 people.other_interviewee.id) == []
+    assert InterviewMember.overlapping([people.interviewer.id], after,
+                                       after + timedelta(minutes=30)) == {}
     insert(people, after, after + timedelta(minutes=30), interviewee=people.other_interviewee.id)

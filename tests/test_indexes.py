@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from db.scheduling import interviews_query
+from db.listing import interviews_query
 from tests.helpers.plans import plan
 
 SINCE = datetime(2030, 1, 1, tzinfo=UTC)
@@ -21,7 +21,8 @@ SINCE = datetime(2030, 1, 1, tzinfo=UTC)
     ("driver", {}),
 ])
 def test_list_query_uses_an_index(people, db, who, filters):
-    text = plan(db, interviews_query(getattr(people, who), filters, (datetime(2030, 1, 1, tzinfo=UTC), 5)))
+    after = (datetime(2030, 1, 1, tzinfo=UTC), 5)
+    text = plan(db, interviews_query(getattr(people, who), filters, after))
     for line in text.splitlines():
         assert not line.strip().startswith(("SCAN interview ", "SCAN t1")) or "INDEX" in line, text
         assert "Seq Scan on interview " not in line, text
@@ -33,4 +34,5 @@ def test_migrate_again_changes_nothing(app, db):
 
     assert migrate() == []
     tables = set(db.get_tables())
-    assert {"user", "interviewee", "interview", "event", "revoked_token", "idempotency_key"} <= tables
+    assert {"user", "interviewee", "interview", "event", "revoked_token", "idempotency_key",
+            "interview_member"} <= tables

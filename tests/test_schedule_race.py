@@ -38,9 +38,9 @@ def test_concurrent_bookings_respect_the_daily_limit(client, server, people: Peo
     requests = []
     for n in range(ATTEMPTS):  # each alone is fine: its own half-hour (one local day), interviewee
         begin = day + timedelta(minutes=30 * n)
+        end = begin + timedelta(minutes=30)
         requests.append((people.auth(people.coordinator),
-                         interview_body(people, begin.isoformat(),
-                                        (begin + timedelta(minutes=30)).isoformat(),
+                         interview_body(people, begin.isoformat(), end.isoformat(),
                                         interviewee_id=make_interviewee(people.driver).id)))
     statuses = hammer(server, requests)
     print(f"\ndaily limit race: {ATTEMPTS} attempts -> {dict(statuses)}")
@@ -54,9 +54,9 @@ def test_concurrent_bookings_inside_a_buffer_have_one_winner(client, server, peo
     requests = []
     for n in range(ATTEMPTS):  # pairs 35 minutes apart: no overlap, but 5 minutes' gap
         start = begin + timedelta(minutes=35 * (n % 2))
+        end = start + timedelta(minutes=30)
         requests.append((people.auth(people.coordinator),
-                         interview_body(people, start.isoformat(),
-                                        (start + timedelta(minutes=30)).isoformat(),
+                         interview_body(people, start.isoformat(), end.isoformat(),
                                         interviewee_id=make_interviewee(people.driver).id)))
     statuses = hammer(server, requests)
     print(f"\nbuffer race: {ATTEMPTS} attempts -> {dict(statuses)}")
@@ -72,7 +72,7 @@ def booking_in_flight(interviewer_id: int, day: datetime, release: threading.Eve
 
     def hold() -> None:
         with database.connection_context(), write_transaction():
-            enforce(interviewer_id, day, day + timedelta(minutes=30))
+            enforce([(interviewer_id, True)], day, day + timedelta(minutes=30))
             entered.set()
             release.wait(timeout=30)
 

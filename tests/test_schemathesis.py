@@ -140,6 +140,7 @@ class World:
         "acceptAmendment": ("proposed", DRIVER),
         "rejectAmendment": ("proposed", DRIVER),
         "withdrawAmendment": ("proposed", COORDINATOR),
+        "respondToInterview": ("panel", 1016),  # the panel's member answers for themselves
     }
 
     def __init__(self, http, settings) -> None:
@@ -158,6 +159,8 @@ class World:
         body = {"interview": {"interviewee_id": INTERVIEWEE, "interviewer_id": INTERVIEWER,
                               "kind": "video_call", "location": "https://zoom.com",
                               **fresh_slot(past=state.startswith("past"))}}
+        if state == "panel":
+            body["interview"]["panel"] = [{"interviewer_id": 1016, "role": "panelist"}]
         steps = [("POST", "/api/v1/interviews", body, COORDINATOR)]
         if state == "past confirmed":
             steps.append(("POST", "/api/v1/interviews/{id}/confirm", None, DRIVER))

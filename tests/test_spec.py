@@ -197,12 +197,13 @@ def test_parse_instant_reads_both_forms_alike():
 
 @pytest.mark.parametrize("value, admitted", [
     (None, True), ("pending", True), ("x" * 2048, True), (1, True), (2**53 - 1, True),
-    (True, True), (False, True),
-    ("x" * 2049, False), (0, False), (2**53, False), (1.5, False), ({}, False), ([], False),
+    (True, True), (False, True), ([], True), ([{"interviewer_id": 7, "role": "shadow"}], True),
+    ("x" * 2049, False), (0, False), (2**53, False), (1.5, False), ({}, False),
+    ([{"interviewer_id": 7}], False), ([1], False),
 ])
 def test_a_history_value_is_what_it_always_was(value, admitted):
     """EventValue's null is an anyOf branch of its own (for OpenAPI Generator); what it admits
-    stays: a string up to 2048, an id, a flag, or null."""
+    stays: a string up to 2048, an id, a flag, null, or (since panels) a panel."""
     from openapi_schema_validator import OAS30Validator
 
     schema = {**SPEC["components"]["schemas"]["EventValue"], "components": SPEC["components"]}

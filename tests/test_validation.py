@@ -17,9 +17,11 @@ from jsonschema import Draft4Validator
 
 from handlers.platform.connexion_glue import compiled
 
-SPEC = resolve_refs(yaml.safe_load((Path(__file__).resolve().parent.parent / "openapi.yaml").read_text()))
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = resolve_refs(yaml.safe_load((ROOT / "openapi.yaml").read_text()))
 SEED = SPEC["components"]["examples"]["SeedInterview"]["value"]
 INTERVIEW = SEED["interview"]
+CREATE_FIELDS = ("kind", "start_at", "end_at", "interviewee_id", "interviewer_id")
 
 
 def schemas() -> list[tuple[str, dict, type]]:
@@ -30,12 +32,13 @@ def schemas() -> list[tuple[str, dict, type]]:
                 continue
             body = operation.get("requestBody", {}).get("content", {}).get("application/json")
             if body:
-                found.append((f"{method.upper()} {path} request", body["schema"], Draft4RequestValidator))
+                found.append((f"{method.upper()} {path} request", body["schema"],
+                              Draft4RequestValidator))
             for status, response in operation["responses"].items():
                 for media, content in response.get("content", {}).items():
                     if "json" in media:
-                        found.append((f"{method.upper()} {path} {status} {media}", content["schema"],
-                                      Draft4ResponseValidator))
+                        found.append((f"{method.upper()} {path} {status} {media}",
+                                      content["schema"], Draft4ResponseValidator))
     return found
 
 
@@ -47,16 +50,18 @@ VALUES = [None, True, 0, -1, 1, 2**53, 1.5, "", "x", "x" * 5001, "2025-11-20T08:
 def documents() -> list:
     """Valid documents and near misses: each field of each one replaced by each value."""
     interview = copy.deepcopy(INTERVIEW)
-    problem = {"type": "about:blank", "title": "Conflict", "status": 409, "detail": "d", "code": "overlap",
-               "conflicts": [1], "errors": [{"field": "f", "message": "m"}], "allowed_actions": ["cancel"]}
+    problem = {"type": "about:blank", "title": "Conflict", "status": 409, "detail": "d",
+               "code": "overlap", "conflicts": [1], "errors": [{"field": "f", "message": "m"}],
+               "allowed_actions": ["cancel"], "interviewer_id": 3}
     bases = [
-        SEED, {"interviews": [interview, interview], "next_cursor": None}, {"interviews": [], "next_cursor": "c"},
+        SEED, {"interviews": [interview, interview], "next_cursor": None},
+        {"interviews": [], "next_cursor": "c"},
         {"events": [{"id": 1, "action": "create", "actor_id": 2, "at": "2025-11-20T08:13:05.000Z",
                      "changes": {"kind": {"from": None, "to": "video_call"}}, "reason": None}]},
-        {"user": {"id": 1, "title": "t", "role": "driver", "phone_number": None, "contact_phone_number": None,
-                  "image": None}},
+        {"user": {"id": 1, "title": "t", "role": "driver", "phone_number": None,
+                  "contact_phone_number": None, "image": None}},
         {"status": "ok"}, problem,
-        {"interview": {k: INTERVIEW[k] for k in ("kind", "start_at", "end_at", "interviewee_id", "interviewer_id")}},
+        {"interview": {k: INTERVIEW[k] for k in CREATE_FIELDS}},
         {"interview": {"kind": "phone_call", "location": None}},
         {"amendment": {"start_at": "2025-11-21T09:00:00Z", "end_at": "2025-11-21T09:30:00+01:00"}},
         {"reason": "because"}, {},
@@ -67,17 +72,32 @@ def documents() -> list:
         {"interviewee": interview["interviewee"]},
         {"interviewee": {"driver_id": 1, "kind": "interview", "currency": "GBP"}},
         # Schedules, time off, availability.
-        {"schedule": {"time_zone": "Europe/London", "working_hours": {"monday": [{"start": "09:00", "end": "24:00"}]},
+        {"schedule": {"time_zone": "Europe/London",
+                      "working_hours": {"monday": [{"start": "09:00", "end": "24:00"}]},
                       "buffer_minutes": 10, "daily_limit": None, "minimum_notice_minutes": 0}},
-        {"time_off": [{"id": 1, "start_at": "2025-11-20T08:13:05.000Z", "end_at": "2025-11-21T08:13:05.000Z",
-                       "reason": None}]},
-        {"time_off": {"id": 1, "start_at": "2025-11-20T08:13:05.000Z", "end_at": "2025-11-21T08:13:05.000Z",
-                      "reason": "Holiday"}},
+        {"time_off": [{"id": 1, "start_at": "2025-11-20T08:13:05.000Z",
+                       "end_at": "2025-11-21T08:13:05.000Z", "reason": None}]},
+        {"time_off": {"id": 1, "start_at": "2025-11-20T08:13:05.000Z",
+                      "end_at": "2025-11-21T08:13:05.000Z", "reason": "Holiday"}},
         {"time_off": {"start_at": "2025-11-20T08:13:05Z", "end_at": "2025-11-21T08:13:05+01:00"}},
         {"slots": [{"start_at": "2025-11-20T08:15:00.000Z", "end_at": "2025-11-20T08:45:00.000Z",
                     "interviewer_ids": [1]}],
-         "excluded": {"overlap": 0, "buffer": 1, "time_off": 2, "daily_limit": 0,
+         "excluded": {"overlap": 0, "buffer": 1, "time_off": 2, "daily_limit": 0, "weekly_limit": 4,
                       "outside_working_hours": 3, "too_soon": 0}},
+        # Panels and pools.
+        {"interview": {**{k: INTERVIEW[k] for k in CREATE_FIELDS},
+                       "panel": [{"interviewer_id": 2, "role": "panelist"},
+                                 {"interviewer_id": 3, "role": "shadow"}]}},
+        {"response": {"status": "declined", "reason": "away"}},
+        {"schedule": {"time_zone": "UTC", "working_hours": None, "buffer_minutes": 0,
+                      "daily_limit": 2, "minimum_notice_minutes": 0, "weekly_limit": 8,
+                      "date_overrides": {"2031-12-24": [],
+                                         "2031-12-27": [{"start": "10:00", "end": "14:00"}]}}},
+        {"events": [{"id": 2, "action": "respond", "actor_id": 3, "at": "2025-11-20T08:13:05.000Z",
+                     "changes": {"panel": {"from": None,
+                                           "to": [{"interviewer_id": 2, "role": "shadow"}]},
+                                 "response": {"from": "needs_action", "to": "declined"}},
+                     "reason": None}]},
         {"events": [{"id": 1, "interview_id": 3, "type": "interview.created", "action": "create",
                      "actor_id": 2, "at": "2025-11-20T08:13:05.000Z",
                      "changes": {"kind": {"from": None, "to": "video_call"}}, "reason": None}],
@@ -86,9 +106,10 @@ def documents() -> list:
     ]
     webhook = {"id": 7, "url": "https://hooks.example.com/in", "events": ["interview.created"],
                "description": None, "enabled": True, "created_at": "2025-11-20T08:13:05.000Z"}
-    delivery = {"id": 40, "event_id": "evt_1", "type": "webhook.ping", "status": "pending", "attempts": 1,
-                "last_status_code": 500, "last_error": None, "next_attempt_at": "2025-11-20T08:13:05.000Z",
-                "delivered_at": None, "created_at": "2025-11-20T08:13:05.000Z"}
+    delivery = {"id": 40, "event_id": "evt_1", "type": "webhook.ping", "status": "pending",
+                "attempts": 1, "last_status_code": 500, "last_error": None,
+                "next_attempt_at": "2025-11-20T08:13:05.000Z", "delivered_at": None,
+                "created_at": "2025-11-20T08:13:05.000Z"}
     bases += [
         {"webhook": {"url": "https://hooks.example.com/in", "events": [], "description": "d"}},
         {"webhook": {"enabled": False}}, {"webhook": webhook}, {"webhooks": [webhook]},
@@ -119,7 +140,8 @@ def mutations(doc, depth: int = 0):
 DOCUMENTS = documents()
 
 
-@pytest.mark.parametrize("name, schema, oracle", schemas(), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize("name, schema, oracle", schemas(),
+                         ids=lambda v: v if isinstance(v, str) else "")
 def test_compiled_validator_agrees_with_the_stock_one(name, schema, oracle):
     stock = oracle(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
     fast = compiled(schema)
@@ -129,7 +151,8 @@ def test_compiled_validator_agrees_with_the_stock_one(name, schema, oracle):
 
 
 def test_the_corpus_is_large_and_mixed():
-    verdicts = [compiled(s).is_valid(d) for (_, s, _), d in itertools.product(schemas()[:3], DOCUMENTS)]
+    verdicts = [compiled(s).is_valid(d)
+                for (_, s, _), d in itertools.product(schemas()[:3], DOCUMENTS)]
     assert len(DOCUMENTS) > 1000 and any(verdicts) and not all(verdicts)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from connexion import request
 from starlette.responses import Response  # a 304 has no body for Connexion to serialise
 
-from db import scheduling
+from db import listing, scheduling
 from handlers.wire import cursors
 from handlers.wire.conditional import if_match, not_modified
 from handlers.wire.present import JSON, event, interview, interview_response, not_modified_headers
@@ -84,6 +84,13 @@ def withdraw_amendment(id: int, token_info: dict):
         caller, id, "withdraw_amendment", if_match(request.headers)), caller)
 
 
+def respond_to_interview(id: int, body: dict, token_info: dict):
+    caller = token_info["caller"]
+    answer = body["response"]
+    return interview_response(scheduling.respond(
+        caller, id, if_match(request.headers), answer["status"], answer.get("reason")), caller)
+
+
 def list_interview_events(id: int, token_info: dict):
     events = scheduling.history(token_info["caller"], id)
     return {"events": [event(e) for e in events]}, 200, {"Content-Type": JSON}
@@ -94,7 +101,7 @@ def list_interviews(token_info: dict, limit: int = 25, cursor: str | None = None
     filters = {k: v for k, v in filters.items() if k in FILTERS and v not in (None, [])}
     query_id = cursors.fingerprint(filters)
     after = cursors.decode(cursor, query_id, cursors.start_and_id) if cursor else None
-    rows, more = scheduling.page_of_interviews(
+    rows, more = listing.page_of_interviews(
         caller, with_instants(filters, "start_from", "start_to", "updated_since"), after, limit)
     next_cursor = cursors.encode([rows[-1].start_at.isoformat(), rows[-1].id], query_id) \
         if more else None

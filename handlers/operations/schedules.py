@@ -42,10 +42,11 @@ def delete_time_off(id: int, time_off_id: int, token_info: dict):
 
 
 def show_availability(token_info: dict, interviewee_id: int, interviewer_id: list[int],
-                      duration_minutes: int, step_minutes: int = 15, limit: int = 100, **window):
+                      duration_minutes: int, step_minutes: int = 15, limit: int = 100,
+                      mode: str = "any", **window):
     slots, excluded = availability.availability(
         token_info["caller"], interviewee_id, interviewer_id,
         parse_instant(window["from"], "from"), parse_instant(window["to"], "to"),
-        duration_minutes, step_minutes, limit)
+        duration_minutes, step_minutes, limit, mode)
     return {"slots": [present.slot(*slot) for slot in slots], "excluded": excluded}, 200, {
         "Content-Type": present.JSON, "Cache-Control": "no-store"}

@@ -1,7 +1,7 @@
 """Interviews as iCalendar (RFC 5545), generated with the `icalendar` package."""
 from __future__ import annotations
 
-from icalendar import Calendar
+from icalendar import Calendar, vCalAddress
 from icalendar import Event as VEvent
 
 from db.models import Interview
@@ -10,6 +10,9 @@ CALENDAR = "text/calendar"  # the middleware adds `; charset=utf-8` after valida
 STATUS = {"pending": "TENTATIVE", "confirmed": "CONFIRMED", "completed": "CONFIRMED",
           "no_show": "CONFIRMED", "declined": "CANCELLED", "cancelled": "CANCELLED"}
 KIND = {"video_call": "Video call", "phone_call": "Phone call", "in_person": "In person"}
+ROLE = {"lead": "CHAIR", "panelist": "REQ-PARTICIPANT", "shadow": "OPT-PARTICIPANT"}
+PARTSTAT = {"needs_action": "NEEDS-ACTION", "accepted": "ACCEPTED", "tentative": "TENTATIVE",
+            "declined": "DECLINED"}
 
 
 def uid(interview_id: int) -> str:
@@ -30,11 +33,24 @@ def vevent(row: Interview) -> VEvent:
     entry.add("summary", f"Interview: {driver.title} with {interviewer.title}")
     entry.add("description", f"{KIND[row.kind]} interview {row.id} ({row.status}).")
     entry.add("status", STATUS[row.status])
+    for member in row.members:
+        entry.add("attendee", attendee(member), encode=False)
     if row.location:
         entry.add("location", row.location)
         if row.kind == "video_call":
             entry.add("url", row.location)
     return entry
+
+
+def attendee(member) -> vCalAddress:
+    """A member as an ATTENDEE: no e-mail is kept here, so the address is a URN of their id;
+    CN is their name, ROLE and PARTSTAT their role and answer."""
+    address = vCalAddress(f"urn:interviews:interviewer:{member.interviewer.id}")
+    address.params["cn"] = member.interviewer.title
+    address.params["cutype"] = "INDIVIDUAL"
+    address.params["role"] = ROLE[member.role]
+    address.params["partstat"] = PARTSTAT[member.response]
+    return address
 
 
 def calendar(rows: list[Interview], name: str | None = None) -> bytes:

@@ -38,6 +38,14 @@ def interviewer_summary(person: User) -> dict:
             "time_zone": person.time_zone}
 
 
+def interviewers(row: Interview) -> list[dict]:
+    """Everyone interviewing: the lead first, then the panel in the order given."""
+    return [{"id": m.interviewer.id, "title": m.interviewer.title,
+             "contact_phone_number": m.interviewer.contact_phone_number,
+             "image": m.interviewer.image, "role": m.role, "response": m.response}
+            for m in row.members]
+
+
 def interview(row: Interview, caller: User) -> dict:
     interviewer, interviewee = row.interviewer, row.interviewee
     return {
@@ -48,7 +56,8 @@ def interview(row: Interview, caller: User) -> dict:
         "end_at": instant(row.end_at),
         "interviewee": candidacy(interviewee),
         "interviewee_id": interviewee.id,
-        "interviewer": {"id": interviewer.id, "contact_phone_number": interviewer.contact_phone_number,
+        "interviewer": {"id": interviewer.id,
+                        "contact_phone_number": interviewer.contact_phone_number,
                         "image": interviewer.image, "title": interviewer.title},
         "interviewer_id": interviewer.id,
         "kind": row.kind,
@@ -59,6 +68,7 @@ def interview(row: Interview, caller: User) -> dict:
         "created_at": instant(row.created_at),
         "updated_at": instant(row.updated_at),
         "allowed_actions": row.allowed_actions(row.side_of(caller)),
+        "interviewers": interviewers(row),
     }
 
 
