@@ -42,8 +42,8 @@ JSON = {"Content-Type": "application/json"}
 BODIES = {
     "nested 2,000 deep": (b'{"reason": ' + b"[" * 2000 + b"]" * 2000 + b"}", 400, "malformed_json"),
     "nested 100,000 deep": (b"{" * 60_000, 400, "malformed_json"),
-    "escaped lone surrogate": (b'{"reason": "a\\ud800b", "interview": {"location": "\\udfff"}}', 400,
-                               "malformed_json"),
+    "escaped lone surrogate": (
+        b'{"reason": "a\\ud800b", "interview": {"location": "\\udfff"}}', 400, "malformed_json"),
     "UTF-8 encoded surrogate": (b'{"reason": "a\xed\xa0\x80b"}', 400, "malformed_json"),
     "overlong UTF-8": (b'{"reason": "\xc0\xaf"}', 400, "malformed_json"),
     "Latin-1": (b'{"reason": "caf\xe9"}', 400, "malformed_json"),
@@ -53,7 +53,8 @@ BODIES = {
     "over 64 KiB": (b'{"reason": "' + b"a" * 70_000 + b'"}', 413, "payload_too_large"),
     "a huge number": (b'{"reason": 1' + b"0" * 5000 + b"}", 400, None),
 }
-ODD_IDS = ["²", "١٠١٥", "１", "1e3", "0x10", " 1", "1 ", "+1", "-1", "1_0", "9" * 40, "1.0", "%00", "\ud800"]
+ODD_IDS = ["²", "١٠١٥", "１", "1e3", "0x10", " 1", "1 ", "+1", "-1", "1_0", "9" * 40, "1.0", "%00",
+           "\ud800"]
 ODD_SUBS = ["²", "١٠١٥", "１２", "1e3", "-1", "9" * 19, "", " 1"]
 
 
@@ -61,8 +62,9 @@ ODD_SUBS = ["²", "١٠١٥", "１２", "1e3", "-1", "9" * 19, "", " 1"]
 def rows(db):
     """Counts every table a request could write; the test asserts they did not move."""
     def snapshot():
+        interviews = Interview.select().order_by(Interview.id)
         return [Interview.select().count(), Event.select().count(), IdempotencyKey.select().count(),
-                [(i.id, i.version, i.status, i.location) for i in Interview.select().order_by(Interview.id)]]
+                [(i.id, i.version, i.status, i.location) for i in interviews]]
     return snapshot
 
 
@@ -95,7 +97,8 @@ def test_hostile_bodies(client, people, target, rows, operation, name):
 def test_an_oversized_chunked_body(client, people, target, rows, operation):
     method, path = WITH_BODY[operation]
     before = rows()
-    response = client.request(method, url(path, target), content=iter([b'{"reason": "', b"a" * 70_000, b'"}']),
+    chunks = iter([b'{"reason": "', b"a" * 70_000, b'"}'])
+    response = client.request(method, url(path, target), content=chunks,
                               headers={**people.auth(people.coordinator), **JSON})
     assert_problem(response, 413, "payload_too_large")
     assert rows() == before
@@ -105,8 +108,10 @@ def test_an_oversized_chunked_body(client, people, target, rows, operation):
 def test_huge_headers(client, people, target, rows, operation):
     method, path = EVERY[operation]
     before = rows()
-    response = client.request(method, url(path, target), content=b"{}" if operation in WITH_BODY else None,
-                              headers={**people.auth(people.coordinator), **JSON, "X-Junk": "j" * 40_000})
+    body = b"{}" if operation in WITH_BODY else None
+    response = client.request(method, url(path, target), content=body,
+                              headers={**people.auth(people.coordinator), **JSON,
+                                       "X-Junk": "j" * 40_000})
     assert_problem(response, 431, "headers_too_large")
     assert rows() == before
 
@@ -117,7 +122,8 @@ def test_odd_digits_in_sub(client, people, target, rows, operation, sub):
     method, path = EVERY[operation]
     token = jwt.encode(claims_for(1, sub=sub), SECRET, algorithm="HS256")
     before = rows()
-    response = client.request(method, url(path, target), content=b"{}" if operation in WITH_BODY else None,
+    body = b"{}" if operation in WITH_BODY else None
+    response = client.request(method, url(path, target), content=body,
                               headers={"Authorization": f"Bearer {token}", **JSON})
     assert_problem(response, 401, "unauthorized")
     assert rows() == before
@@ -138,7 +144,8 @@ def test_odd_digits_in_ids(client, people, rows, operation, odd):
 
 @pytest.mark.parametrize("query", [
     "interviewer_id=²", "interviewer_id=١٠١٥", "limit=１０", "limit=1e1", "interviewee_id=-1",
-    "interviewer_id=" + "9" * 40, "start_from=2031-01-01T00:00:00%ED%A0%80", "kind=%ff", "cursor=%00",
+    "interviewer_id=" + "9" * 40, "start_from=2031-01-01T00:00:00%ED%A0%80", "kind=%ff",
+    "cursor=%00",
     "status=" + "x" * 20_000, "interviewer_id=1&interviewer_id=2&" * 500,
 ], ids=lambda query: query[:40])
 def test_hostile_query_strings(client, people, query):
@@ -157,7 +164,8 @@ def slow_server(app, database_url):
 def test_slow_bodies(slow_server, people, target, rows, operation):
     method, path = WITH_BODY[operation]
     body = json.dumps({"reason": "slow"}).encode()
-    head = (f"{method} {url(path, target)} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    head = (f"{method} {url(path, target)} HTTP/1.1\r\nHost: x\r\n"
+            "Content-Type: application/json\r\n"
             f"Authorization: {people.auth(people.coordinator)['Authorization']}\r\n"
             f"Content-Length: {len(body)}\r\n\r\n").encode()
     before = rows()
