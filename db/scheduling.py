@@ -21,6 +21,7 @@ from db.models import (
     Interviewee,
     User,
     check_location,
+    check_storable,
     check_times,
 )
 from db.prepared import ID_MARKER, OTHER_ID_MARKER, Prepared
@@ -234,6 +235,7 @@ def edit_interview(caller: User, interview_id: int, if_match: frozenset[str] | N
 def transition(caller: User, interview_id: int, action: str, if_match: frozenset[str] | None,
                reason: str | None) -> Interview:
     """confirm, decline, cancel, complete or no_show; a terminal one drops any proposal."""
+    check_storable("reason", reason)
 
     def apply(interview: Interview, side: str) -> dict[str, tuple]:
         if action == "confirm":
