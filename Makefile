@@ -39,7 +39,8 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-lint: node_modules/.installed
+lint: node_modules/.installed $(BIN)/.test-installed
+	$(BIN)/ruff check .
 	node_modules/.bin/redocly lint openapi.yaml --format=stylish
 	node_modules/.bin/spectral lint openapi.yaml --fail-severity=warn
 

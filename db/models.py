@@ -113,8 +113,15 @@ def check_times(start_at: datetime, end_at: datetime, prefix: str = "") -> None:
         raise Invalid(f"{prefix}end_at", "the interview must last from 5 minutes to 8 hours")
 
 
+def check_storable(field: str, value: object) -> None:
+    """Text no database stores alike (NUL, lone surrogates) is refused on both backends."""
+    if isinstance(value, str) and any(c == "\x00" or "\ud800" <= c <= "\udfff" for c in value):
+        raise Invalid(field, "must not contain NUL characters or lone surrogates")
+
+
 def check_location(kind: str, location: str | None) -> None:
-    """A video call needs an http(s) URL to join."""
+    """A video call needs an http(s) URL to join; no location holds a NUL."""
+    check_storable("location", location)
     if kind == "video_call" and location is not None and not location.startswith(
         ("http://", "https://")
     ):

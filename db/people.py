@@ -11,7 +11,7 @@ from peewee import IntegrityError
 from db.connection import key_shared, lockable, write_transaction
 from db.errors import Conflict, DomainError, Forbidden, Invalid
 from db.fields import utcnow
-from db.models import ROLES, Interviewee, InterviewMember, User
+from db.models import ROLES, Interviewee, InterviewMember, User, check_storable
 
 # The bounds of a person's fields; openapi.yaml's UserUpsert and IntervieweeUpsert say the
 # same (tests/test_directory.py checks that they agree).
@@ -89,11 +89,8 @@ def role_in_use(user: User) -> str | None:
 
 
 def refuse_unstorable(record: dict, fields: tuple[str, ...]) -> None:
-    """Text no database stores alike (NUL, lone surrogates) is refused on both backends."""
     for name in fields:
-        value = record.get(name)
-        if isinstance(value, str) and any(c == "\x00" or "\ud800" <= c <= "\udfff" for c in value):
-            raise Invalid(name, "must not contain NUL characters or lone surrogates")
+        check_storable(name, record.get(name))
 
 
 def save_user(user_id: int, record: dict) -> str:

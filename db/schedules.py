@@ -29,6 +29,7 @@ from db.models import (
     InterviewMember,
     User,
     check_era,
+    check_storable,
     database,
     satisfies,
 )
@@ -216,6 +217,7 @@ def add_time_off(caller: User, interviewer_id: int, start_at: datetime, end_at: 
     if end_at <= start_at:
         raise Invalid("time_off.end_at", "must be after start_at")
     check_era(start_at, end_at, "time_off.start_at")
+    check_storable("time_off.reason", reason)
     if end_at - start_at > MAX_TIME_OFF:
         raise Invalid("time_off.end_at", "one entry of time off lasts at most 92 days; add several")
     with write_transaction():

@@ -26,6 +26,7 @@ from db.models import (
     User,
     attach_members,
     check_location,
+    check_storable,
     check_times,
     overlap_query,
 )
@@ -312,6 +313,7 @@ def edit_interview(caller: User, interview_id: int, if_match: frozenset[str] | N
 def transition(caller: User, interview_id: int, action: str, if_match: frozenset[str] | None,
                reason: str | None) -> Interview:
     """confirm, decline, cancel, complete or no_show; a terminal one drops any proposal."""
+    check_storable("reason", reason)
 
     def apply(interview: Interview, side: str) -> dict[str, tuple]:
         if action == "confirm":

@@ -1,15 +1,19 @@
 """Fixtures: one app per test session on a fresh database, people made per test."""
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
-from db.connection import migrate
+from db.connection import migrate, open_database
+from db.people import import_people
 from db.webhooks import Delivery, Webhook
 from handlers.platform.app import create_app
 from handlers.platform.settings import Settings
+from tests.helpers.fuzz import DEMO
 from tests.helpers.people import SECRET, People
 from tests.helpers.servers import backend_url
 
@@ -77,3 +81,19 @@ def pytest_terminal_summary(terminalreporter) -> None:
         terminalreporter.write_sep("-", "schemathesis: cases and 2xx answers per operation")
         for line in fuzz.success_table():
             terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="module")
+def fuzz_app(app, settings, tmp_path_factory):
+    """An app on a database of its own holding only the demo people, so that what the fuzzer
+    sees (and replays) does not depend on which tests ran before it."""
+    from db.models import database
+
+    fresh = backend_url(tmp_path_factory)
+    application = create_app(replace(settings, database_url=next(fresh)))
+    migrate()
+    with database.connection_context():
+        import_people(json.loads(DEMO.read_text()))
+    yield application
+    open_database(settings.database_url, max_connections=settings.threads + 8)  # the session's
+    next(fresh, None)

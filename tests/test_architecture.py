@@ -156,6 +156,5 @@ def test_no_test_imports_another_test_module():
     """Shared test code lives in tests/helpers/, fixtures in conftest.py."""
     wrong = [f"{path.name} imports {name}" for path in sorted((ROOT / "tests").glob("*.py"))
              for name in imports_of(f"tests.{path.stem}", path)
-             if re.fullmatch(r"tests\.(test_\w+|conftest)(\..*)?", name)
-             and path.name != "test_released_spec.py"]  # until the fuzz fixtures move (#15)
+             if re.fullmatch(r"tests\.(test_\w+|conftest)(\..*)?", name)]
     assert wrong == [], wrong

@@ -10,7 +10,8 @@ import pytest
 
 from db.idempotency import IdempotencyKey
 from db.models import Event, Interview
-from tests.helpers.booking import book
+from db.schedules import TimeOff
+from tests.helpers.booking import book, book_past, bring_to, interview_body
 from tests.helpers.people import SECRET, People
 from tests.helpers.raw_http import FAST, assert_problem, assert_raw_problem, exchange, port_of
 from tests.helpers.servers import serving
@@ -91,6 +92,46 @@ def test_hostile_bodies(client, people, target, rows, operation, name):
     else:
         assert_problem(response, status, code)
     assert rows() == before
+
+
+NUL = "a\x00b"
+# operationId -> (method, path, body, field named, who acts, state of the interview {id})
+NUL_IN_STORED_TEXT = {
+    "createInterview": ("POST", "/api/v1/interviews", None, "location", "coordinator", None),
+    "updateInterview": ("PATCH", "/api/v1/interviews/{id}",
+                        {"interview": {"kind": "in_person", "location": NUL}}, "location",
+                        "coordinator", "pending"),
+    **{operation: ("POST", f"/api/v1/interviews/{{id}}/{action}", {"reason": NUL}, "reason", who,
+                   state) for operation, action, who, state in (
+        ("confirmInterview", "confirm", "driver", "pending"),
+        ("declineInterview", "decline", "driver", "pending"),
+        ("cancelInterview", "cancel", "coordinator", "pending"),
+        ("completeInterview", "complete", "coordinator", "past confirmed"),
+        ("markInterviewNoShow", "no_show", "coordinator", "past confirmed"))},
+    "createTimeOff": ("POST", "/api/v1/interviewers/{interviewer}/time_off", {"time_off": {
+        "start_at": "2035-01-01T00:00:00Z", "end_at": "2035-01-02T00:00:00Z", "reason": NUL}},
+        "time_off.reason", "coordinator", None),
+}
+
+
+@pytest.mark.parametrize("operation", NUL_IN_STORED_TEXT)
+def test_a_nul_in_stored_text_is_422(client, people, rows, db, operation):
+    """Valid JSON that no PostgreSQL text column stores (there it was a 500; SQLite kept it):
+    the same 422 naming the field on both backends, and not a row changed."""
+    method, path, body, field, who, state = NUL_IN_STORED_TEXT[operation]
+    interview = {"id": 0}
+    if state == "pending":
+        interview = book(client, people)
+    elif state == "past confirmed":
+        interview = bring_to(client, people, book_past(client, people), "confirmed")
+    if body is None:
+        body = interview_body(people, kind="phone_call", location=NUL)
+    before, time_off = rows(), TimeOff.select().count()
+    where = path.format(id=interview["id"], interviewer=people.interviewer.id)
+    response = client.request(method, where, json=body, headers=people.auth(getattr(people, who)))
+    assert_problem(response, 422, "invalid")
+    assert [error["field"] for error in response.json()["errors"]] == [field]
+    assert rows() == before and TimeOff.select().count() == time_off
 
 
 @pytest.mark.parametrize("operation", WITH_BODY)

@@ -18,7 +18,7 @@ import schemathesis
 import yaml
 from schemathesis.config import SchemathesisConfig
 
-from tests.test_schemathesis import as_demo_coordinator, fuzz_app  # noqa: F401 (a fixture)
+from tests.helpers.fuzz import as_demo_coordinator
 
 ROOT = Path(__file__).resolve().parent.parent
 RELEASED = ROOT / "spec" / "released.yaml"
@@ -92,7 +92,7 @@ def test_the_current_spec_does_not_go_back_a_major():
 
 
 @pytest.fixture(scope="module")
-def released_schema(fuzz_app, settings):  # noqa: F811 (the imported fixture)
+def released_schema(fuzz_app, settings):
     if reason := breaking_change_allowed():
         pytest.skip(reason)
     released = open_responses(yaml.safe_load(RELEASED.read_text()))
