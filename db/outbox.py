@@ -1,6 +1,6 @@
 """The outbox: deliveries written in the transaction of the change, claimed by workers.
 
-`enqueue` runs inside `db.scheduling.record`, so a change that commits has its deliveries
+`enqueue` runs inside `db.history.record`, so a change that commits has its deliveries
 and one that rolls back has none. Workers (any number, in any process or machine) `claim`
 due deliveries under a lease: `FOR UPDATE SKIP LOCKED` keeps two PostgreSQL workers off the
 same row, SQLite's single writer makes the one UPDATE atomic, and a worker that dies leaves

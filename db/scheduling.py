@@ -1,17 +1,17 @@
-"""The transactions that keep the scheduling rules: no double-booking, legal changes, history."""
+"""The transactions that keep the scheduling rules: no double-booking, legal changes, panel
+answers. (What each change records: db/history.py; list pages: db/listing.py.)"""
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
 from peewee import IntegrityError, OperationalError
 
-from db import outbox
 from db.connection import key_shared, lockable, write_transaction
 from db.errors import Conflict, Forbidden, Invalid, InvalidTransition, NotFound
-from db.fields import iso_utc, utcnow
+from db.fields import utcnow
+from db.history import entries_of, record
 from db.integrity import is_overlap_violation, is_transient
 from db.models import (
     ACTIVE,
@@ -46,21 +46,6 @@ from db.prepared import ID_MARKER, OTHER_ID_MARKER, Prepared
 from db.schedules import enforce, overriding
 
 T = TypeVar("T")
-
-
-def iso_or_value(value: object) -> object:
-    return iso_utc(value) if isinstance(value, datetime) else value
-
-
-def record(interview: Interview, actor: User, action: str, changes: dict[str, tuple],
-           reason: str | None = None) -> None:
-    """Write one history entry, and its webhook deliveries, inside the caller's transaction."""
-    shown = {k: {"from": iso_or_value(a), "to": iso_or_value(b)} for k, (a, b) in changes.items()}
-    entry = Event.create(
-        interview=interview.id, actor=actor.id, action=action, reason=reason,
-        changes=json.dumps(shown),
-    )
-    outbox.enqueue(interview, entry, shown)
 
 
 def refuse_overlap(start_at: datetime, end_at: datetime, interviewer_ids: Sequence[int],
@@ -391,5 +376,4 @@ def respond(caller: User, interview_id: int, if_match: frozenset[str] | None, an
 
 def history(caller: User, interview_id: int) -> list[Event]:
     """Every change to a visible interview, oldest first."""
-    interview = visible_interview(caller, interview_id)
-    return list(Event.select().where(Event.interview == interview.id).order_by(Event.id))
+    return entries_of(visible_interview(caller, interview_id))
