@@ -12,9 +12,11 @@ from peewee import (
     BooleanField,
     CharField,
     DatabaseProxy,
+    Expression,
     ForeignKeyField,
     IntegerField,
     Model,
+    SqliteDatabase,
     TextField,
     fn,
 )
@@ -372,16 +374,37 @@ class InterviewMember(BaseModel):
                     exclude_id: int | None = None) -> dict[int, list[int]]:
         """For each of these interviewers with any, the ids of their active interviews (in
         any role) in [start, end), from a bounded range of the active-member index."""
-        query = (cls.select(cls.interviewer, cls.interview)
-                 .where(cls.interviewer.in_(interviewer_ids), cls.active == True,
-                        cls.start_at < end_at, cls.start_at > start_at - MAX_DURATION,
-                        cls.end_at > start_at))
-        if exclude_id is not None:
-            query = query.where(cls.interview != exclude_id)
         found: dict[int, list[int]] = {}
+        query = cls.overlapping_query(interviewer_ids, start_at, end_at, exclude_id)
         for interviewer_id, interview_id in query.tuples():
             found.setdefault(interviewer_id, []).append(interview_id)
         return {i: sorted(ids) for i, ids in found.items()}
+
+
+    @classmethod
+    def overlapping_query(cls, interviewer_ids: list[int], start_at: datetime, end_at: datetime,
+                          exclude_id: int | None = None):
+        """The query of `overlapping`: a range of the index bounded on both sides (nothing
+        lasts over MAX_DURATION, so a seat reaching into [start, end) started after
+        start - MAX_DURATION)."""
+        query = (cls.select(cls.interviewer, cls.interview)
+                 .where(cls.interviewer.in_(interviewer_ids), cls.active == True,
+                        cls.start_at < end_at, cls.start_at > start_at - MAX_DURATION,
+                        cls.end_at > start_at, *cls.crossing(start_at, end_at)))
+        if exclude_id is not None:
+            query = query.where(cls.interview != exclude_id)
+        return query
+
+    @classmethod
+    def crossing(cls, low: datetime, high: datetime) -> list:
+        """On PostgreSQL, the seat's range overlaps [low, high), written as the EXCLUDE
+        constraint's GiST index has it. Implied by the bounded ranges the checks read, so it
+        changes no answer; it gives that index a condition to search by, for the planner
+        may pick it (it holds only active seats) and would otherwise filter all of them."""
+        if isinstance(database.obj, SqliteDatabase):
+            return []
+        return [Expression(fn.tstzrange(cls.start_at, cls.end_at, "[)"), "&&",
+                           fn.tstzrange(low, high, "[)"))]
 
 
 SEEN_VIA = InterviewMember.alias("seen_via")  # the caller's own member row (visible_to)

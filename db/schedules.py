@@ -277,7 +277,7 @@ def bookings_of(interviewer_ids: list[int], low: datetime, high: datetime,
              .select(member.interview, member.interviewer, member.start_at, member.end_at,
                      member.role)
              .where(member.interviewer.in_(interviewer_ids), member.active == True,
-                    member.start_at >= low, member.start_at < high))
+                    member.start_at >= low, member.start_at < high, *member.crossing(low, high)))
     if exclude_id is not None:
         query = query.where(member.interview != exclude_id)
     found: dict[int, list] = {i: [] for i in interviewer_ids}
