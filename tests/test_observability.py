@@ -7,6 +7,8 @@ import io
 import json
 import os
 import re
+import select
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from urllib.parse import urlsplit
@@ -262,7 +264,12 @@ def terminal_lines(client, development: bool) -> list[str]:
             logging.getLogger("interviews").warning("a warning, readable")
         finally:
             observability.configure_logging("info")
-        written = os.read(leader, 65536).decode()
+        # Linux hands a pseudo-terminal's writes to its far end asynchronously: one read right
+        # after the writes may hold only the first line. Read until the last one is there.
+        written, deadline = "", time.monotonic() + 10
+        while "a warning, readable" not in written and time.monotonic() < deadline:
+            if select.select([leader], [], [], 0.1)[0]:
+                written += os.read(leader, 65536).decode()
     os.close(leader)
     return [line for line in re.sub(COLOUR, "", written).splitlines() if line]
 
