@@ -39,7 +39,7 @@ INTERVIEWER_SIDE = "interviewer"
 INTERVIEWEE_SIDE = "interviewee"
 PANEL_SIDE = "panel"  # a panelist or shadow: sees the interview, answers for themselves only
 BOTH_SIDES = frozenset({INTERVIEWER_SIDE, INTERVIEWEE_SIDE})
-LEAD, PANELIST, SHADOW = "lead", "panelist", "shadow"
+LEAD, SHADOW = "lead", "shadow"  # member roles the rules tell apart (and "panelist")
 DECLINED = "declined"
 # Which side may ever take each action; whether it may take it now depends on the state.
 ACTION_SIDES: dict[str, frozenset[str]] = {
@@ -379,7 +379,6 @@ class InterviewMember(BaseModel):
         for interviewer_id, interview_id in query.tuples():
             found.setdefault(interviewer_id, []).append(interview_id)
         return {i: sorted(ids) for i, ids in found.items()}
-
 
     @classmethod
     def overlapping_query(cls, interviewer_ids: list[int], start_at: datetime, end_at: datetime,
