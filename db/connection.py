@@ -2,6 +2,7 @@
 race-proof, row locks where the database has them, and migrations."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -82,6 +83,24 @@ def key_shared(query):
     if isinstance(database.obj, SqliteDatabase):
         return query
     return query.for_update("FOR KEY SHARE")
+
+
+def lock_people(interviewer_ids: Sequence[int], interviewee_ids: Sequence[int] = ()) -> None:
+    """Until commit, be the only transaction booking or holding time of these people.
+
+    A hold blocks only until it expires, and no constraint can read the clock, so the rule
+    "a held person is not booked over" is kept by serialising, per person, every transaction
+    that books or holds them: a PostgreSQL transaction-scoped advisory lock per person, taken
+    in key order (no two transactions wait on each other crosswise), before anything of
+    theirs is read. Each later statement then sees whatever the one before committed. On
+    SQLite, BEGIN IMMEDIATE already lets one writer at a time in.
+    """
+    db = database.obj
+    if isinstance(db, SqliteDatabase):
+        return
+    keys = {2 * i for i in interviewer_ids} | {2 * i + 1 for i in interviewee_ids}
+    for key in sorted(keys):
+        db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (key,))
 
 
 def migrate() -> list[str]:

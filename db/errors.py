@@ -30,8 +30,9 @@ class Invalid(DomainError):
 
     code = "invalid"
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}", errors=[{"field": field, "message": message}])
+    def __init__(self, field: str, message: str, code: str | None = None) -> None:
+        super().__init__(f"{field}: {message}", code=code,
+                         errors=[{"field": field, "message": message}])
 
 
 class Unworkable(DomainError):

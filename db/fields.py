@@ -1,6 +1,7 @@
 """Column types shared by the models."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from peewee import Field
@@ -28,9 +29,22 @@ class UTCDateTimeField(Field):
         return value.astimezone(UTC)
 
 
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+clock: list[Callable[[], datetime]] = [system_clock]  # the one source of now; tests replace it
+
+
+def set_clock(source: Callable[[], datetime] = system_clock) -> None:
+    """Read now from `source` from here on (tests: a clock they move; no argument: the
+    system's). Every rule that reads the time (notice, hold expiry) reads it through here."""
+    clock[0] = source
+
+
 def utcnow() -> datetime:
     """Now, in UTC, truncated to milliseconds (the precision we store and show)."""
-    now = datetime.now(UTC)
+    now = clock[0]().astimezone(UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 

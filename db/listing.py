@@ -83,6 +83,8 @@ def interviews_query(caller: User, filters: dict, after: tuple[datetime, int] | 
         query = query.where(Interview.kind == filters["kind"])
     if "interviewee_id" in filters:
         query = query.where(Interview.interviewee == filters["interviewee_id"])
+    if "loop_id" in filters:
+        query = query.where(Interview.loop == filters["loop_id"])
     if "start_from" in filters:
         query = query.where(start >= filters["start_from"])
     if "start_to" in filters:

@@ -130,6 +130,16 @@ def check_location(kind: str, location: str | None) -> None:
         raise Invalid("location", "a video_call location must be an http(s) URL")
 
 
+class Loop(BaseModel):
+    """Several interviews of one interviewee booked together (db/loops.py)."""
+
+    id = BigAutoField()
+    interviewee = ForeignKeyField(Interviewee, column_name="interviewee_id", lazy_load=False)
+    created_by = ForeignKeyField(User, column_name="created_by_id", lazy_load=False)
+    status = CharField(max_length=20, default="active")
+    created_at = UTCDateTimeField(default=utcnow)
+
+
 class Interview(BaseModel):
     id = BigAutoField()
     kind = CharField(max_length=20)
@@ -146,6 +156,7 @@ class Interview(BaseModel):
     version = IntegerField(default=1)
     created_at = UTCDateTimeField(default=utcnow)
     updated_at = UTCDateTimeField(default=utcnow)
+    loop = ForeignKeyField(Loop, column_name="loop_id", null=True, lazy_load=False)
 
     @classmethod
     @functools.cache

@@ -2,16 +2,18 @@
 answers. (What each change records: db/history.py; list pages: db/listing.py.)"""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from peewee import IntegrityError, OperationalError
 
-from db.connection import key_shared, lockable, write_transaction
-from db.errors import Conflict, Forbidden, Invalid, InvalidTransition, NotFound
+from db.connection import key_shared, lock_people, lockable, write_transaction
+from db.errors import Conflict, DomainError, Forbidden, Invalid, InvalidTransition, NotFound
 from db.fields import utcnow
 from db.history import entries_of, record
+from db.holds import MAX_SLOTS, Hold, Slot, claim, refuse_held, settle, shown_slots, write_seats
 from db.integrity import is_overlap_violation, is_transient
 from db.models import (
     ACTIVE,
@@ -77,13 +79,17 @@ def refuse_overlap(start_at: datetime, end_at: datetime, interviewer_ids: Sequen
 
 def held_to_rules(start_at: datetime, end_at: datetime, members: list[Seat],
                   interviewee_id: int | None, exclude_id: int | None, override: bool,
-                  checked: list) -> None:
+                  checked: list, exclude_hold: int | None = None) -> None:
     """Every booking rule for these seats at [start, end): overlap (the interviewee too,
-    unless None), then each member's schedule. `checked` keeps the overlap check's
-    arguments, for naming the winner should the database refuse a concurrent loser."""
+    unless None), someone else's hold, then each member's schedule. The people are locked
+    first (db.connection.lock_people: holds and bookings of one person take turns).
+    `checked` keeps the overlap check's arguments, for naming the winner should the
+    database refuse a concurrent loser; `exclude_hold` is the hold this booking consumes."""
     ids = [interviewer_id for interviewer_id, _ in members]
+    lock_people(ids, [] if interviewee_id is None else [interviewee_id])
     checked.append((start_at, end_at, ids, interviewee_id, exclude_id))
     refuse_overlap(start_at, end_at, ids, interviewee_id, exclude_id)
+    refuse_held(start_at, end_at, ids, interviewee_id, exclude_hold)
     enforce(members, start_at, end_at, exclude_id=exclude_id, override=override)
 
 
@@ -151,12 +157,18 @@ def book_interview(caller: User, fields: dict) -> Interview:
         raise Invalid("interviewee_id", f"no interviewee with id {fields['interviewee_id']}")
     override = overriding(caller, fields)
     checked: list = []
+    hold_id = fields.get("hold_id")
 
     def create() -> Interview:
         interviewer_by_id(interviewer.id)  # again, in the transaction: the roles are still theirs
         require_interviewers(panel)
+        hold = None if hold_id is None else claim(
+            caller, hold_id, interviewee.id,
+            [(start_at, end_at, [interviewer.id, *(i for i, _ in panel)])], "interview.hold_id")
         held_to_rules(start_at, end_at, seats(interviewer.id, panel, {}), interviewee.id, None,
-                      override, checked)
+                      override, checked, hold and hold.id)
+        if hold is not None:
+            settle(hold, "used")
         now = utcnow()
         interview = Interview.create(  # the database adds the lead's member row
             kind=kind, status="pending", start_at=start_at, end_at=end_at, location=location,
@@ -173,6 +185,66 @@ def book_interview(caller: User, fields: dict) -> Interview:
         return interview
 
     return committed(create, checked)
+
+
+def place_hold(caller: User, fields: dict, slots: list[Slot]) -> Hold:
+    """Hold these slots of an interviewee for `caller` (whoever may book them), each checked
+    as a booking of that interviewee with all of its interviewers would be (the first as
+    lead), and against other holds: all of them or none. A refusal names the slot."""
+    if caller.role == "driver":
+        raise Forbidden("drivers may not hold slots")
+    if not 1 <= len(slots) <= MAX_SLOTS:
+        raise Invalid("hold.slots", f"1 to {MAX_SLOTS} slots")
+    for n, (start_at, end_at, ids) in enumerate(slots):
+        field = f"hold.slots[{n}]"
+        check_times(start_at, end_at, prefix=f"{field}.")
+        if len(set(ids)) != len(ids):
+            raise Invalid(f"{field}.interviewer_ids", "each interviewer once")
+        if caller.role == "interviewer" and ids[0] != caller.id:
+            raise Forbidden("an interviewer may only hold slots they lead (first in "
+                            "interviewer_ids)")
+        found = {u.id for u in User.select(User.id).where(User.id.in_(ids),
+                                                           User.role == "interviewer")}
+        for m, interviewer_id in enumerate(ids):
+            if interviewer_id not in found:
+                raise Invalid(f"{field}.interviewer_ids[{m}]",
+                              f"no interviewer with id {interviewer_id}")
+        for m, (other_start, other_end, _) in enumerate(slots[:n]):
+            if other_start < end_at and start_at < other_end:
+                raise Invalid(field, f"overlaps slots[{m}]: the interviewee is in every slot")
+    interviewee = Interviewee.get_or_none(Interviewee.id == fields["interviewee_id"])
+    if interviewee is None:
+        raise Invalid("hold.interviewee_id", f"no interviewee with id {fields['interviewee_id']}")
+    checked: list = []
+
+    def take() -> Hold:
+        for n, (start_at, end_at, ids) in enumerate(slots):
+            with naming(f"hold.slots[{n}]"):
+                require_interviewers([(i, "panelist") for i in ids])
+                held_to_rules(start_at, end_at, [(i, True) for i in ids], interviewee.id, None,
+                              False, checked)
+        now = utcnow()
+        hold = Hold.create(owner=caller.id, interviewee=interviewee.id, slots=shown_slots(slots),
+                           status="active", created_at=now,
+                           expires_at=now + timedelta(seconds=fields.get("ttl_seconds", 300)))
+        write_seats(hold, slots)
+        return hold
+
+    return committed(take, checked)
+
+
+@contextmanager
+def naming(field: str) -> Iterator[None]:
+    """A refusal raised inside names `field` (the slot or round it is about) in `errors`."""
+    try:
+        yield
+    except DomainError as error:
+        if "errors" not in error.extra:
+            error.extra["errors"] = [{"field": field, "message": error.detail}]
+        else:
+            error.extra["errors"] = [{**e, "field": f"{field}.{e['field']}"}
+                                     for e in error.extra["errors"]]
+        raise
 
 
 VISIBLE_BY_ID = {

@@ -16,6 +16,8 @@ DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sun
 # In the order a booking meets them; the first one broken is the answer.
 RULES = ("overlap", "buffer", "time_off", "daily_limit", "weekly_limit", "outside_working_hours",
          "too_soon")
+# The keys of every `excluded` count: the rules, with someone else's hold after overlap.
+EXCLUSIONS = ("overlap", "held", *RULES[1:])
 MODES = ("any", "all")  # availability: at least one interviewer free, or every one
 
 
@@ -145,10 +147,12 @@ class Calendar:
     compared as integer milliseconds (the per-slot work is a few bisections).
 
     `last_end_before`: the end of the last counted booking before those given (fairness
-    reads how long ago someone's last interview ended; None: none, or none looked for)."""
+    reads how long ago someone's last interview ended; None: none, or none looked for).
+    `held`: times others' holds keep this interviewer (a slot overlapping one is `held`)."""
 
     def __init__(self, rules: Rules, bookings: Iterable[Booking],
-                 time_off: Iterable[Interval], last_end_before: datetime | None = None) -> None:
+                 time_off: Iterable[Interval], last_end_before: datetime | None = None,
+                 held: Iterable[Interval] = ()) -> None:
         self.rules = rules
         ordered = sorted(bookings, key=lambda b: (b[0], b[2]))
         self.starts = [ms(b[0]) for b in ordered]
@@ -159,6 +163,7 @@ class Calendar:
         self.counted_ends = [ms(b[1]) for b in counted]  # sorted too: bookings never overlap
         self.last_end_before = NEVER if last_end_before is None else ms(last_end_before)
         self.time_off = [(ms(a), ms(b)) for a, b in time_off]
+        self.held = [(ms(a), ms(b)) for a, b in held]
         self.buffer = rules.buffer_minutes * MINUTE
         self.notice = rules.minimum_notice_minutes * MINUTE
         self.daily_limit, self.weekly_limit = rules.daily_limit, rules.weekly_limit
@@ -220,13 +225,16 @@ class Calendar:
         # Asked for every (candidate, interviewer) pair of an availability window: written
         # for speed (no booking near: no list is built; the local day is looked up once).
         starts, margin = self.starts, self.buffer
+        close = None
         if bisect.bisect_left(starts, start - margin - LONGEST) \
                 != bisect.bisect_left(starts, end + margin):
             clashes, close = self.near(start, end)
             if clashes:
                 return "overlap", clashes
-            if close:
-                return "buffer", close
+        if self.held and any(h_start < end and start < h_end for h_start, h_end in self.held):
+            return "held", []
+        if close:
+            return "buffer", close
         if self.time_off and not override:
             for off_start, off_end in self.time_off:
                 if off_start < end and start < off_end:
@@ -307,13 +315,16 @@ def candidates(start: datetime, end: datetime, duration: timedelta,
 
 def offer(slots: Iterable[Interval], interviewee_busy: Sequence[Interval],
           calendars: dict[int, Calendar], now: datetime, limit: int, mode: str = "any",
+          interviewee_held: Sequence[Interval] = ()
           ) -> tuple[list[tuple[datetime, datetime, list[int]]], dict[str, int]]:
     """The first `limit` slots where the interviewee and at least one interviewer (`any`,
-    fairest first) or every interviewer (`all`, in the order given) are free, and, over
-    every candidate, how many (candidate, interviewer) pairs each rule removed."""
+    fairest first) or every interviewer (`all`, in the order given) are free (and not held
+    by someone else), and, over every candidate, how many (candidate, interviewer) pairs
+    each rule removed."""
     offered: list[tuple[datetime, datetime, list[int]]] = []
-    excluded = dict.fromkeys(RULES, 0)
+    excluded = dict.fromkeys(EXCLUSIONS, 0)
     taken = [(ms(a), ms(b)) for a, b in interviewee_busy]
+    held = [(ms(a), ms(b)) for a, b in interviewee_held]
     now_ms = ms(now)
     everyone = list(calendars)
     checks = [(interviewer_id, calendar.broken_ms)
@@ -322,6 +333,9 @@ def offer(slots: Iterable[Interval], interviewee_busy: Sequence[Interval],
         start_ms, end_ms = ms(start), ms(end)
         if taken and any(b_start < end_ms and start_ms < b_end for b_start, b_end in taken):
             excluded["overlap"] += len(calendars)
+            continue
+        if held and any(h_start < end_ms and start_ms < h_end for h_start, h_end in held):
+            excluded["held"] += len(calendars)
             continue
         free = []
         for interviewer_id, broken_ms in checks:

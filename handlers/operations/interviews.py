@@ -11,8 +11,8 @@ from handlers.wire.present import JSON, event, interview, interview_response, no
 from handlers.wire.timestamps import with_instants
 
 TIMES = ("start_at", "end_at")
-FILTERS = ("status", "kind", "interviewer_id", "interviewee_id", "start_from", "start_to",
-           "updated_since")
+FILTERS = ("status", "kind", "interviewer_id", "interviewee_id", "loop_id", "start_from",
+           "start_to", "updated_since")
 
 
 def create_interview(body: dict, token_info: dict):

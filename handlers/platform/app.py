@@ -35,7 +35,8 @@ SPEC = Path(__file__).resolve().parents[2] / "openapi.yaml"
 # The operations: one module per resource under handlers/operations/, found by name (as
 # Connexion's own resolver does), so the platform never imports them.
 OPERATIONS = "handlers.operations"
-RESOURCES = ("interviews", "people", "schedules", "feed", "calendars", "webhooks")
+RESOURCES = ("interviews", "people", "schedules", "feed", "calendars", "webhooks", "holds",
+             "loops")
 PROBES = "health"  # manage their own connection: liveness needs none
 delivery.on_attempt(metrics.count_delivery)
 

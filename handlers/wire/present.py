@@ -1,6 +1,7 @@
 """How resources look on the wire: the documented endpoint's shapes, in its key order."""
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from db.events import event_type
@@ -69,6 +70,7 @@ def interview(row: Interview, caller: User) -> dict:
         "updated_at": instant(row.updated_at),
         "allowed_actions": row.allowed_actions(row.side_of(caller)),
         "interviewers": interviewers(row),
+        "loop_id": row.loop_id,
     }
 
 
@@ -122,3 +124,21 @@ def delivery(row) -> dict:
             "attempts": row.attempts, "last_status_code": row.last_status_code,
             "last_error": row.last_error, "next_attempt_at": instant(row.next_attempt_at),
             "delivered_at": instant(row.delivered_at), "created_at": instant(row.created_at)}
+
+
+def hold(row, now: datetime) -> dict:
+    return {"id": row.id, "interviewee_id": row.interviewee_id, "slots": json.loads(row.slots),
+            "status": row.status_now(now), "expires_at": instant(row.expires_at),
+            "created_at": instant(row.created_at)}
+
+
+def loop_response(loop, rounds: list[Interview], caller: User,
+                  headers: dict[str, str] | None = None) -> tuple[dict, int, dict[str, str]]:
+    return ({"loop": {"id": loop.id, "interviewee_id": loop.interviewee_id, "status": loop.status,
+                      "interviews": [interview(row, caller) for row in rounds]}},
+            200, {"Content-Type": JSON, **(headers or {})})
+
+
+def itinerary(rounds: list[tuple[datetime, datetime, list[int]]]) -> dict:
+    return {"start_at": instant(rounds[0][0]), "end_at": instant(rounds[-1][1]),
+            "rounds": [slot(*r) for r in rounds]}

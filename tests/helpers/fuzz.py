@@ -167,6 +167,7 @@ class World:
         **dict.fromkeys(("listInterviewers", "listInterviewees", "listInterviews",
                          "listFeedEvents"), "cursor_case"),
         "upsertInterviewee": "interviewee_case",
+        **dict.fromkeys(("createHold", "showHold", "releaseHold"), "hold_case"),
     }
 
     # operationId -> what its cases may leave that would refuse later ones (a method of World)
@@ -178,6 +179,7 @@ class World:
                          "retryWebhookDelivery"), "forget_webhooks"),
         # A PUT may demote the demo coordinator or give a demo interviewee another driver.
         **dict.fromkeys(("upsertUser", "upsertInterviewee"), "restore_people"),
+        **dict.fromkeys(("createHold", "showHold", "releaseHold"), "forget_holds"),
     }
 
     def __init__(self, http, settings) -> None:
@@ -316,6 +318,19 @@ class World:
                 else:
                     del case.headers["If-Match"]
 
+    def hold_case(self, case, name: str, rng: random.Random) -> None:
+        """Two holds in three are of demo people at a free slot, as the coordinator; a show
+        or release is of a hold the coordinator just took."""
+        self.act_as(case, COORDINATOR)
+        interviewer, interviewee = rng.choice(PAIRS)
+        slot = {**self.free_slot(), "interviewer_ids": [interviewer]}
+        fields = case.body.get("hold") if isinstance(case.body, dict) else None
+        if name == "createHold" and isinstance(fields, dict) and rng.randrange(3):
+            fields.update(interviewee_id=interviewee, slots=[slot])
+        if name in ("showHold", "releaseHold"):
+            case.path_parameters["id"] = self.call("POST", "/api/v1/holds", COORDINATOR, {
+                "hold": {"interviewee_id": interviewee, "slots": [slot]}}).json()["hold"]["id"]
+
     def webhook_case(self, case, name: str, rng: random.Random) -> None:
         """A webhook of a demo user other than the coordinator (whose own the fuzzer's creates
         fill up), with a delivery (a ping) for the operations on deliveries."""
@@ -386,6 +401,15 @@ class World:
         with database.connection_context(), database.atomic():
             Schedule.delete().execute()
             TimeOff.delete().execute()
+
+    @staticmethod
+    def forget_holds() -> None:
+        """Let every hold go: a hold keeps the demo people from being booked there."""
+        from db.holds import HoldSeat
+        from db.models import database
+
+        with database.connection_context():
+            HoldSeat.update(active=False).execute()
 
     @staticmethod
     def forget_webhooks() -> None:

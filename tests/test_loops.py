@@ -1,0 +1,156 @@
+"""Loops: several rounds of one interviewee, booked together (all or none) and cancelled
+together, each round an interview with `loop_id`."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from db.models import Interview
+from tests.helpers.booking import book, iso
+from tests.helpers.holds import place
+from tests.helpers.loops import loop_body
+from tests.helpers.people import People, make_interviewee, make_user
+
+BASE = datetime(2037, 6, 1, 9, tzinfo=UTC)
+days = iter(range(10_000))
+
+
+class Crew(People):
+    """People, plus three interviewers for three rounds."""
+
+    def __init__(self, settings) -> None:
+        super().__init__(settings)
+        self.rounds = [make_user("interviewer") for _ in range(3)]
+        self.candidate = make_interviewee(self.driver)
+
+
+@pytest.fixture
+def crew(app, settings) -> Crew:
+    return Crew(settings)
+
+
+def day() -> datetime:
+    return BASE + timedelta(days=next(days))
+
+
+def three_rounds(crew: Crew, start: datetime) -> list[tuple[datetime, int, list]]:
+    return [(start + timedelta(hours=n), person.id, []) for n, person in enumerate(crew.rounds)]
+
+
+def post(client, crew: Crew, body: dict, who=None, **headers):
+    return client.post("/api/v1/loops", json=body,
+                       headers={**crew.auth(who or crew.coordinator), **headers})
+
+
+def test_a_loop_books_every_round_as_an_interview_of_the_loop(client, crew: Crew):
+    start = day()
+    made = post(client, crew, loop_body(crew.candidate.id, three_rounds(crew, start)))
+    assert made.status_code == 200, made.text
+    loop = made.json()["loop"]
+    assert made.headers["location"] == f"/api/v1/loops/{loop['id']}"
+    assert loop["status"] == "active" and loop["interviewee_id"] == crew.candidate.id
+    rounds = loop["interviews"]
+    assert [r["interviewer_id"] for r in rounds] == [p.id for p in crew.rounds]
+    assert [r["start_at"] for r in rounds] == [
+        iso(start + timedelta(hours=n)).replace("Z", ".000Z") for n in range(3)]
+    assert {r["loop_id"] for r in rounds} == {loop["id"]}
+    shown = client.get(f"/api/v1/loops/{loop['id']}", headers=crew.auth(crew.rounds[1]))
+    assert shown.status_code == 200
+    assert [r["id"] for r in shown.json()["loop"]["interviews"]] == [rounds[1]["id"]]
+    listed = client.get(f"/api/v1/interviews?loop_id={loop['id']}",
+                        headers=crew.auth(crew.coordinator)).json()["interviews"]
+    assert [r["id"] for r in listed] == [r["id"] for r in rounds]
+    history = client.get(f"/api/v1/interviews/{rounds[0]['id']}/events",
+                         headers=crew.auth(crew.coordinator)).json()["events"]
+    assert history[0]["changes"]["loop_id"] == {"from": None, "to": loop["id"]}
+    assert client.get(f"/api/v1/loops/{loop['id']}",
+                      headers=crew.auth(crew.other_driver)).status_code == 404
+
+
+def test_a_collision_in_round_three_books_nothing(client, crew: Crew):
+    start = day()
+    taken = book(client, crew, iso(start + timedelta(hours=2, minutes=15)),
+                 iso(start + timedelta(hours=2, minutes=45)), interviewer_id=crew.rounds[2].id,
+                 interviewee_id=make_interviewee(crew.driver).id)
+    before = Interview.select().where(Interview.interviewee == crew.candidate.id).count()
+    refused = post(client, crew, loop_body(crew.candidate.id, three_rounds(crew, start)))
+    assert refused.status_code == 409, refused.text
+    problem = refused.json()
+    assert problem["code"] == "overlap" and problem["conflicts"] == [taken["id"]]
+    assert problem["errors"][0]["field"] == "rounds[2]"
+    assert problem["interviewer_id"] == crew.rounds[2].id
+    assert Interview.select().where(Interview.interviewee == crew.candidate.id).count() == before
+    for person in crew.rounds[:2]:
+        assert not Interview.select().where(Interview.interviewer == person.id).exists()
+
+
+def test_a_hold_of_every_round_is_consumed_by_the_loop(client, crew: Crew):
+    start = day()
+    rounds = three_rounds(crew, start)
+    held = place(client, crew, crew.candidate.id, [
+        (s, s + timedelta(minutes=45), [lead]) for s, lead, _ in rounds])
+    assert held.status_code == 201, held.text
+    hold_id = held.json()["hold"]["id"]
+    # Nobody else may book the held rounds meanwhile.
+    other = post(client, crew, loop_body(make_interviewee(crew.driver).id, rounds[1:2]))
+    assert other.status_code == 409 and other.json()["code"] == "held"
+    assert other.json()["errors"][0]["field"] == "rounds[0]"
+    short = post(client, crew, loop_body(crew.candidate.id, rounds[:2], hold_id=hold_id))
+    assert short.status_code == 422 and short.json()["code"] == "hold_mismatch"
+    made = post(client, crew, loop_body(crew.candidate.id, rounds, hold_id=hold_id))
+    assert made.status_code == 200, made.text
+    assert client.get(f"/api/v1/holds/{hold_id}", headers=crew.auth(crew.coordinator)) \
+        .json()["hold"]["status"] == "used"
+
+
+def test_one_interviewer_serves_one_round(client, crew: Crew):
+    start = day()
+    rounds = three_rounds(crew, start)
+    rounds[2] = (rounds[2][0], crew.rounds[2].id,
+                 [{"interviewer_id": crew.rounds[0].id, "role": "shadow"}])
+    refused = post(client, crew, loop_body(crew.candidate.id, rounds))
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["field"] == "rounds[2].interviewer_id"
+
+
+def test_rounds_come_in_order(client, crew: Crew):
+    start = day()
+    rounds = list(reversed(three_rounds(crew, start)))
+    refused = post(client, crew, loop_body(crew.candidate.id, rounds))
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "rounds[1].start_at"
+
+
+def test_drivers_may_not_book_loops(client, crew: Crew):
+    refused = post(client, crew, loop_body(crew.candidate.id, three_rounds(crew, day())),
+                   who=crew.driver)
+    assert refused.status_code == 403
+
+
+def test_cancelling_a_loop_cancels_every_active_round(client, crew: Crew):
+    loop = post(client, crew, loop_body(crew.candidate.id, three_rounds(crew, day()))) \
+        .json()["loop"]
+    first = loop["interviews"][0]
+    assert client.post(f"/api/v1/interviews/{first['id']}/decline",
+                       headers=crew.auth(crew.driver)).status_code == 200
+    cancelled = client.post(f"/api/v1/loops/{loop['id']}/cancel", json={"reason": "hired"},
+                            headers=crew.auth(crew.coordinator))
+    assert cancelled.status_code == 200, cancelled.text
+    shown = cancelled.json()["loop"]
+    assert shown["status"] == "cancelled"
+    assert [r["status"] for r in shown["interviews"]] == ["declined", "cancelled", "cancelled"]
+    # The interviewers are free again.
+    assert post(client, crew, loop_body(make_interviewee(crew.driver).id, [
+        (datetime.fromisoformat(r["start_at"]), r["interviewer_id"], [])
+        for r in shown["interviews"]])).status_code == 200
+
+
+def test_a_loop_is_idempotent(client, crew: Crew):
+    body = loop_body(crew.candidate.id, three_rounds(crew, day()))
+    first = post(client, crew, body, **{"Idempotency-Key": "loop-once"})
+    again = post(client, crew, body, **{"Idempotency-Key": "loop-once"})
+    assert first.status_code == again.status_code == 200, again.text
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    assert Interview.select().where(Interview.interviewee == crew.candidate.id).count() == 3
