@@ -117,12 +117,12 @@ class PythonClient:
 
     def __init__(self, package: ModuleType, base: str, token: str) -> None:
         self.models = importlib.import_module(package.__name__ + ".models")
-        self.api = package.__name__ + ".api.interviews"
+        self.api = package.__name__ + ".api"
         self.client = package.AuthenticatedClient(base_url=base, token=token,
                                                   raise_on_unexpected_status=True)
 
-    def __call__(self, operation: str, *args, **kwargs) -> Answer:
-        module = importlib.import_module(f"{self.api}.{operation}")
+    def __call__(self, operation: str, *args, tag: str = "interviews", **kwargs) -> Answer:
+        module = importlib.import_module(f"{self.api}.{tag}.{operation}")
         response = module.sync_detailed(*args, client=self.client, **kwargs)
         return Answer(response.status_code, response.headers, response.parsed)
 
@@ -146,11 +146,12 @@ class GeneratorClient:
         self.models = package
         self.errors = package.ApiException
         client = package.ApiClient(package.Configuration(host=base, access_token=token))
-        self.api = package.InterviewsApi(client)
+        self.apis = {tag: getattr(package, tag.capitalize() + "Api")(client)
+                     for tag in ("interviews", "holds", "loops")}
 
-    def __call__(self, operation: str, *args, **kwargs) -> Answer:
+    def __call__(self, operation: str, *args, tag: str = "interviews", **kwargs) -> Answer:
         try:
-            response = getattr(self.api, operation + "_with_http_info")(*args, **kwargs)
+            response = getattr(self.apis[tag], operation + "_with_http_info")(*args, **kwargs)
         except self.errors as error:
             return Answer(error.status, error.headers, error.data)
         return Answer(response.status_code, response.headers, response.data)
@@ -304,3 +305,30 @@ def test_a_generated_client_drives_the_api(generated, server, people, settings):
     assert types == ["interview.created", "interview.cancelled"]  # str enums (member names
     assert all(isinstance(t, m.EventType) for t in types)         # differ between generators)
     assert interviewer.changes(feed[0])["status"] == (None, "pending")
+
+
+def test_a_generated_client_holds_and_books_a_loop(generated, server, people, settings):
+    coordinator = generated.client(generated.package, server,
+                                   issue_token(settings, people.coordinator.id))
+    m = coordinator.models
+    start = START + timedelta(days=30)
+    rounds = [(start + timedelta(hours=n), who.id)
+              for n, who in enumerate((people.interviewer, people.other_interviewer))]
+    held = coordinator("create_hold", tag="holds", body=m.HoldCreateRequest(hold=m.HoldCreate(
+        interviewee_id=people.interviewee.id, ttl_seconds=120, slots=[
+            m.HoldSlot(start_at=at, end_at=at + timedelta(minutes=45), interviewer_ids=[who])
+            for at, who in rounds])))
+    assert held.status == 201, held.body
+    hold = held.body.hold
+    booked = coordinator("create_loop", tag="loops", body=m.LoopCreateRequest(loop=m.LoopCreate(
+        interviewee_id=people.interviewee.id, hold_id=hold.id, rounds=[
+            m.LoopRound(start_at=at, end_at=at + timedelta(minutes=45), interviewer_id=who,
+                        kind=m.Kind.VIDEO_CALL, location="https://zoom.com")
+            for at, who in rounds])))
+    assert booked.status == 200, booked.body
+    loop = booked.body.loop
+    assert [i.start_at for i in loop.interviews] == [at for at, _ in rounds]
+    assert {i.loop_id for i in loop.interviews} == {loop.id}
+    shown = coordinator("show_hold", hold.id, tag="holds")
+    status = shown.body.hold.status
+    assert getattr(status, "value", status) == "used"  # an enum member, or its string

@@ -168,6 +168,8 @@ class World:
                          "listFeedEvents"), "cursor_case"),
         "upsertInterviewee": "interviewee_case",
         **dict.fromkeys(("createHold", "showHold", "releaseHold"), "hold_case"),
+        **dict.fromkeys(("createLoop", "showLoop", "cancelLoop"), "loop_case"),
+        "searchLoops": "loop_search_case",
     }
 
     # operationId -> what its cases may leave that would refuse later ones (a method of World)
@@ -330,6 +332,38 @@ class World:
         if name in ("showHold", "releaseHold"):
             case.path_parameters["id"] = self.call("POST", "/api/v1/holds", COORDINATOR, {
                 "hold": {"interviewee_id": interviewee, "slots": [slot]}}).json()["hold"]["id"]
+
+    def loop_rounds(self, rng: random.Random) -> list[dict]:
+        """Two rounds of a demo interviewee, one with each demo interviewer, at free slots."""
+        return [{**self.free_slot(), "interviewer_id": interviewer, "kind": "video_call",
+                 "location": "https://zoom.com"} for interviewer in rng.sample(INTERVIEWERS, 2)]
+
+    def loop_case(self, case, name: str, rng: random.Random) -> None:
+        """Two loops in three are of demo people at free slots, as the coordinator; a show or
+        cancel is of a loop the coordinator just booked."""
+        self.act_as(case, COORDINATOR)
+        interviewee = rng.choice([289, 290])
+        fields = case.body.get("loop") if isinstance(case.body, dict) else None
+        if name == "createLoop" and isinstance(fields, dict) and rng.randrange(3):
+            fields.update(interviewee_id=interviewee, rounds=self.loop_rounds(rng))
+            fields.pop("hold_id", None)
+        if name in ("showLoop", "cancelLoop"):
+            case.path_parameters["id"] = self.call("POST", "/api/v1/loops", COORDINATOR, {
+                "loop": {"interviewee_id": interviewee, "rounds": self.loop_rounds(rng)}}
+            ).json()["loop"]["id"]
+
+    def loop_search_case(self, case, name: str, rng: random.Random) -> None:
+        """Two searches in three are of demo people over a day or two among the fuzz bookings."""
+        self.act_as(case, COORDINATOR)
+        fields = case.body.get("search") if isinstance(case.body, dict) else None
+        if isinstance(fields, dict) and rng.randrange(3):
+            start = FUTURE + timedelta(minutes=15 * rng.randrange(3000))
+            fields.update(
+                interviewee_id=rng.choice([289, 290]), **{"from": start.isoformat(),
+                "to": (start + timedelta(hours=rng.choice([8, 48]))).isoformat()},
+                rounds=[{"duration_minutes": 30, "interviewer_ids": [i]} for i in INTERVIEWERS])
+            fields.pop("time_zone", None)
+            fields.pop("gap_minutes", None)
 
     def webhook_case(self, case, name: str, rng: random.Random) -> None:
         """A webhook of a demo user other than the coordinator (whose own the fuzzer's creates
