@@ -8,9 +8,14 @@ a buffer, a daily and a weekly limit for those 5, it times in-process through th
 
 - `GET /availability` for the 5 over 14 days at a 15-minute step, `mode=any` and `mode=all`;
 - create without a panel and create with a panel of 4 (the other 4 of them as panelists),
-  the two arms alternating request by request, each in free slots inside everyone's rules.
+  the two arms alternating request by request, each in free slots inside everyone's rules;
+- `POST /loops/search`: 3 rounds, each any of the 5, over 5 days, gaps of 0 to 30 minutes,
+  same London day;
+- create over a hold of its own (`hold_id`; the hold taken just before, untimed), beside a
+  plain create, alternating, with 100 other active holds in the database.
 
-Then the growth (largest size / smallest) of each p50, and the panel / no-panel ratio.
+Then the growth (largest size / smallest) of each p50, the panel / no-panel ratio and the
+create-over-a-hold / create ratio.
 Usage:
 
     python bench/availability.py [--database-url URL] [--sizes 1k,1M] [--runs 200]
@@ -159,6 +164,48 @@ def creates(client, headers: dict, runs: int) -> tuple[list[Timing], list[Timing
     return plain[10:], panel[10:]
 
 
+def loop_search(client, headers: dict, runs: int) -> list[Timing]:
+    start = datetime.fromisoformat(WINDOW[0])
+    body = {"search": {"interviewee_id": 1, "from": start.isoformat(),
+                       "to": (start + timedelta(days=5)).isoformat(),
+                       "rounds": [{"duration_minutes": 45, "interviewer_ids": INTERVIEWERS}] * 3,
+                       "gap_minutes": {"min": 0, "max": 30}, "same_day": True,
+                       "time_zone": "Europe/London", "limit": 20}}
+    timings = [timed(client, "POST", "/api/v1/loops/search", headers, body)
+               for _ in range(runs + 10)]
+    return timings[10:]
+
+
+def held_creates(client, headers: dict, runs: int) -> tuple[list[Timing], list[Timing]]:
+    """A plain create and a create over a hold of its own, alternating, each in free slots,
+    with 100 other active holds (of other times) in the database."""
+    interviewees = itertools.cycle(range(1, INTERVIEWEES + 1))
+    free = ((start, end, lead) for start, end in slots(date(2034, 2, 6)) for lead in INTERVIEWERS)
+
+    def body(start, end, lead, **extra):
+        return {"interview": {"interviewee_id": next(interviewees), "interviewer_id": lead,
+                              "kind": "phone_call", "start_at": start, "end_at": end, **extra}}
+
+    def hold(start, end, lead, interviewee) -> int:
+        response = client.post("/api/v1/holds", headers=headers, json={"hold": {
+            "interviewee_id": interviewee, "ttl_seconds": 900,
+            "slots": [{"start_at": start, "end_at": end, "interviewer_ids": [lead]}]}})
+        assert response.status_code == 201, response.text
+        return response.json()["hold"]["id"]
+
+    for start, end, lead in itertools.islice(free, 100):
+        hold(start, end, lead, next(interviewees))
+    plain, over = [], []
+    for _ in range(runs + 10):
+        plain.append(timed(client, "POST", "/api/v1/interviews", headers, body(*next(free))))
+        start, end, lead = next(free)
+        fields = body(start, end, lead)
+        hold_id = hold(start, end, lead, fields["interview"]["interviewee_id"])
+        fields["interview"]["hold_id"] = hold_id
+        over.append(timed(client, "POST", "/api/v1/interviews", headers, fields))
+    return plain[10:], over[10:]
+
+
 def p50(timings: list[Timing], cpu: bool = False) -> float:
     return statistics.median(t[cpu] for t in timings)
 
@@ -196,6 +243,9 @@ def run_size(server: str | None, rows: int, runs: int, scratch: str) -> dict[str
             found = {"availability mode=any": availability(client, headers, runs, "any"),
                      "availability mode=all": availability(client, headers, runs, "all")}
             found["create"], found["create with a panel of 4"] = creates(client, headers, runs)
+            found["loop search 3 rounds x 5"] = loop_search(client, headers, runs)
+            found["create (100 holds about)"], found["create over its hold"] = held_creates(
+                client, headers, runs)
         for what, timings in found.items():
             q = statistics.quantiles([wall for wall, _ in timings], n=100)
             print(f"  {rows} {what}: p50 {q[49]:.2f} ms, p99 {q[98]:.2f} ms, CPU p50 "
@@ -236,6 +286,10 @@ def main() -> None:
         ratio = [p50(cells["create with a panel of 4"], cpu) / p50(cells["create"], cpu)
                  for cpu in (False, True)]
         print(f"panel of 4 / no panel at {label}: x{ratio[0]:.2f} (CPU x{ratio[1]:.2f})")
+        ratio = [p50(cells["create over its hold"], cpu) / p50(cells["create (100 holds about)"],
+                                                                cpu) for cpu in (False, True)]
+        print(f"create over its hold / create at {label}: x{ratio[0]:.2f} "
+              f"(CPU x{ratio[1]:.2f})")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

@@ -3,10 +3,12 @@ together, each round an interview with `loop_id`."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 
 from db.models import Interview
+from handlers.wire.ical import uid
 from tests.helpers.booking import book, iso
 from tests.helpers.holds import place
 from tests.helpers.loops import loop_body
@@ -154,3 +156,22 @@ def test_a_loop_is_idempotent(client, crew: Crew):
     assert again.headers["idempotent-replayed"] == "true"
     assert again.json() == first.json()
     assert Interview.select().where(Interview.interviewee == crew.candidate.id).count() == 3
+
+
+def test_the_search_path_allows_only_its_own_method(client, crew: Crew):
+    """/loops/search also fits /loops/{id}: its 405 names its own method only."""
+    refused = client.put("/api/v1/loops/search", headers=crew.auth(crew.coordinator))
+    assert refused.status_code == 405
+    assert refused.headers["allow"] == "POST"
+
+
+def test_the_candidates_calendar_feed_shows_each_round(client, crew: Crew):
+    soon = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0) \
+        + timedelta(days=2)  # calendar feeds show the weeks around now
+    loop = post(client, crew, loop_body(crew.candidate.id, three_rounds(crew, soon))) \
+        .json()["loop"]
+    made = client.post("/api/v1/me/calendar_feed", headers=crew.auth(crew.driver))
+    assert made.status_code == 201, made.text
+    feed = client.get(urlsplit(made.json()["calendar_feed"]["url"]).path).text
+    for round_ in loop["interviews"]:
+        assert f"UID:{uid(round_['id'])}" in feed, feed[:500]

@@ -49,15 +49,22 @@ class AllowedMethods:
     """The methods the spec documents for a concrete path, for a correct `Allow` header."""
 
     def __init__(self, spec_paths: dict) -> None:
+        self.literal = {path: self.methods(item) for path, item in spec_paths.items()
+                        if "{" not in path}
         self.routes = [
-            (re.compile("^" + re.sub(r"\{[^/]+\}", "[^/]+", path) + "$"),
-             {m.upper() for m in item if m in ("get", "post", "patch", "put", "delete")})
+            (re.compile("^" + re.sub(r"\{[^/]+\}", "[^/]+", path) + "$"), self.methods(item))
             for path, item in spec_paths.items()
         ]
 
+    @staticmethod
+    def methods(item: dict) -> set[str]:
+        return {m.upper() for m in item if m in ("get", "post", "patch", "put", "delete")}
+
     def __call__(self, path: str) -> list[str]:
-        methods: set[str] = set()
-        for pattern, route_methods in self.routes:
+        """A path the spec names as it is (`/loops/search`) has its own methods only, not
+        those of a template it also fits (`/loops/{id}`)."""
+        methods: set[str] = set(self.literal.get(path, ()))
+        for pattern, route_methods in self.routes if not methods else ():
             if pattern.match(path):
                 methods |= route_methods
         if "GET" in methods:
