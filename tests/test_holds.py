@@ -226,3 +226,14 @@ def test_ttl_outside_30_to_900_seconds_is_refused(client, people: People, ttl):
                     ttl_seconds=ttl)
     assert refused.status_code == 400, refused.text
     assert refused.headers["content-type"].startswith("application/problem+json")
+
+
+def test_availability_leaves_held_time_out_and_counts_it(client, people: People, held):
+    start, end, _ = held
+    query = (f"/api/v1/availability?interviewee_id={people.other_interviewee.id}"
+             f"&interviewer_id={people.interviewer.id}&duration_minutes=30&step_minutes=30"
+             f"&from={iso(start - timedelta(minutes=30))}&to={iso(end + timedelta(minutes=30))}")
+    found = client.get(query, headers=people.auth(people.coordinator)).json()
+    assert [s["start_at"][11:16] for s in found["slots"]] == [
+        f"{(start - timedelta(minutes=30)).hour:02d}:30", f"{end.hour:02d}:{end.minute:02d}"]
+    assert found["excluded"]["held"] == 1

@@ -2,17 +2,21 @@
 together, each round an interview with `loop_id`."""
 from __future__ import annotations
 
+import json
+import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
 
 from db.models import Interview
+from db.webhooks import Delivery
 from handlers.wire.ical import uid
 from tests.helpers.booking import book, iso
 from tests.helpers.holds import place
 from tests.helpers.loops import loop_body
 from tests.helpers.people import People, make_interviewee, make_user
+from tests.helpers.webhooks import subscribe
 
 BASE = datetime(2037, 6, 1, 9, tzinfo=UTC)
 days = iter(range(10_000))
@@ -175,3 +179,25 @@ def test_the_candidates_calendar_feed_shows_each_round(client, crew: Crew):
     feed = client.get(urlsplit(made.json()["calendar_feed"]["url"]).path).text
     for round_ in loop["interviews"]:
         assert f"UID:{uid(round_['id'])}" in feed, feed[:500]
+
+
+def test_the_feed_and_webhooks_carry_the_loop_id(client, crew: Crew, no_webhooks):
+    subscribe(client, crew, crew.driver)
+    loop = post(client, crew, loop_body(crew.candidate.id, three_rounds(crew, day()))) \
+        .json()["loop"]
+    ids = {r["id"] for r in loop["interviews"]}
+    payloads = [json.loads(d.payload) for d in Delivery.select()]
+    created = [p["data"] for p in payloads if p["type"] == "interview.created"]
+    assert {d["interview"]["id"] for d in created} == ids
+    assert {d["interview"]["loop_id"] for d in created} == {loop["id"]}
+    assert {d["changes"]["loop_id"]["to"] for d in created} == {loop["id"]}
+    deadline = time.monotonic() + 15  # PostgreSQL shows an event once older writers ended
+    while True:
+        feed = client.get("/api/v1/events?type=interview.created&limit=100",
+                          headers=crew.auth(crew.driver))  # their own candidate's, from the start
+        assert feed.status_code == 200, feed.text
+        mine = [e for e in feed.json()["events"] if e["interview_id"] in ids]
+        if len(mine) == 3 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert len(mine) == 3 and {e["changes"]["loop_id"]["to"] for e in mine} == {loop["id"]}
