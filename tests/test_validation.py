@@ -47,6 +47,12 @@ VALUES = [None, True, 0, -1, 1, 2**53, 1.5, "", "x", "x" * 5001, "2025-11-20T08:
           "GBP", "gbp", "pending", "video_call", "edit", [], ["edit"], ["nope"], {}, {"a": 1}]
 
 
+EXCLUDED = {"overlap": 0, "held": 5, "buffer": 1, "time_off": 2, "daily_limit": 0,
+            "weekly_limit": 4, "outside_working_hours": 3, "too_soon": 0}
+HELD = {"start_at": "2025-11-20T08:15:00.000Z", "end_at": "2025-11-20T08:45:00.000Z",
+        "interviewer_ids": [1, 2]}
+
+
 def documents() -> list:
     """Valid documents and near misses: each field of each one replaced by each value."""
     interview = copy.deepcopy(INTERVIEW)
@@ -82,8 +88,7 @@ def documents() -> list:
         {"time_off": {"start_at": "2025-11-20T08:13:05Z", "end_at": "2025-11-21T08:13:05+01:00"}},
         {"slots": [{"start_at": "2025-11-20T08:15:00.000Z", "end_at": "2025-11-20T08:45:00.000Z",
                     "interviewer_ids": [1]}],
-         "excluded": {"overlap": 0, "buffer": 1, "time_off": 2, "daily_limit": 0, "weekly_limit": 4,
-                      "outside_working_hours": 3, "too_soon": 0}},
+         "excluded": EXCLUDED},
         # Panels and pools.
         {"interview": {**{k: INTERVIEW[k] for k in CREATE_FIELDS},
                        "panel": [{"interviewer_id": 2, "role": "panelist"},
@@ -103,6 +108,23 @@ def documents() -> list:
                      "changes": {"kind": {"from": None, "to": "video_call"}}, "reason": None}],
          "next_cursor": "WzAsIDBd"},
         {"calendar_feed": {"url": "https://example.com/api/v1/calendar/feeds/x.ics"}},
+        # Holds and loops.
+        {"hold": {"interviewee_id": 1, "ttl_seconds": 60, "slots": [HELD]}},
+        {"hold": {"id": 1, "interviewee_id": 1, "slots": [HELD], "status": "active",
+                  "expires_at": "2025-11-20T08:18:05.000Z",
+                  "created_at": "2025-11-20T08:13:05.000Z"}},
+        {"search": {"interviewee_id": 1, "from": "2025-11-20T08:00:00Z",
+                    "to": "2025-11-21T08:00:00Z",
+                    "rounds": [{"duration_minutes": 30, "interviewer_ids": [1], "mode": "all"}],
+                    "gap_minutes": {"min": 0, "max": 30}, "same_day": True,
+                    "time_zone": "Europe/London", "step_minutes": 15, "limit": 5}},
+        {"itineraries": [{"start_at": "2025-11-20T08:15:00.000Z",
+                          "end_at": "2025-11-20T08:45:00.000Z", "rounds": [HELD]}],
+         "excluded": EXCLUDED},
+        {"loop": {"interviewee_id": 1, "hold_id": 2, "rounds": [{
+            "start_at": "2025-11-20T08:15:00Z", "end_at": "2025-11-20T08:45:00Z",
+            "interviewer_id": 1, "panel": [], "kind": "video_call", "location": None}]}},
+        {"loop": {"id": 1, "interviewee_id": 1, "status": "active", "interviews": [interview]}},
     ]
     webhook = {"id": 7, "url": "https://hooks.example.com/in", "events": ["interview.created"],
                "description": None, "enabled": True, "created_at": "2025-11-20T08:13:05.000Z"}
