@@ -88,14 +88,18 @@ def write_seats(hold: Hold, slots: Sequence[Slot]) -> None:
         + [(INTERVIEWER_SIDE, i) for i in ids]]).execute()
 
 
-def seats_near(side: str, person_ids: Sequence[int], start: datetime, end: datetime,
-               now: datetime, exclude_hold: int | None = None):
-    """Seats of unexpired active holds on these people overlapping [start, end): a bounded
-    range of the (side, person, active, start) index (a slot lasts at most 8 hours)."""
-    query = HoldSeat.select(HoldSeat.person_id, HoldSeat.start_at, HoldSeat.end_at,
-                            HoldSeat.expires_at).where(
-        HoldSeat.side == side, HoldSeat.person_id.in_(list(person_ids)),
-        HoldSeat.active == True,
+def seats_near(people: Sequence[tuple[str, int]], start: datetime, end: datetime, now: datetime,
+               exclude_hold: int | None = None):
+    """Seats of unexpired active holds on these (side, person) overlapping [start, end): one
+    bounded range of the (side, person, active, start) index per person (a slot lasts at most
+    8 hours), in one query."""
+    who = None
+    for side, person in people:
+        term = (HoldSeat.side == side) & (HoldSeat.person_id == person)
+        who = term if who is None else who | term
+    query = HoldSeat.select(HoldSeat.side, HoldSeat.person_id, HoldSeat.start_at,
+                            HoldSeat.end_at, HoldSeat.expires_at).where(
+        who, HoldSeat.active == True,
         HoldSeat.start_at < end, HoldSeat.start_at > start - MAX_DURATION,
         HoldSeat.end_at > start, HoldSeat.expires_at > now)
     if exclude_hold is not None:
@@ -107,14 +111,12 @@ def refuse_held(start: datetime, end: datetime, interviewer_ids: Sequence[int],
                 interviewee_id: int | None, exclude_hold: int | None = None) -> None:
     """409 `held` when someone else's active hold has one of these people at that time; the
     answer shows when that hold expires and nothing else of it. Call under lock_people."""
-    now = utcnow()
-    found = list(seats_near(INTERVIEWER_SIDE, interviewer_ids, start, end, now, exclude_hold)
-                 .tuples()) if interviewer_ids else []
+    people = [(INTERVIEWER_SIDE, i) for i in interviewer_ids]
     if interviewee_id is not None:
-        found.extend(seats_near(INTERVIEWEE_SIDE, [interviewee_id], start, end, now,
-                                exclude_hold).tuples())
+        people.append((INTERVIEWEE_SIDE, interviewee_id))
+    found = list(seats_near(people, start, end, utcnow(), exclude_hold).tuples())
     if found:
-        expires_at = min(row[3] for row in found)
+        expires_at = min(row[4] for row in found)
         raise Conflict(f"the slot is held for another booking until {iso_utc(expires_at)}",
                        code="held", expires_at=iso_utc(expires_at))
 
@@ -124,13 +126,12 @@ def held_times(interviewer_ids: Sequence[int], interviewee_id: int, start: datet
                                        list[tuple[datetime, datetime]]]:
     """Held intervals overlapping [start, end) now: per interviewer, and of the interviewee
     (what availability and loop search leave out)."""
-    now = utcnow()
+    people = [(INTERVIEWER_SIDE, i) for i in interviewer_ids] + [(INTERVIEWEE_SIDE,
+                                                                    interviewee_id)]
     by_interviewer: dict[int, list] = {i: [] for i in interviewer_ids}
-    for person, s, e, _ in seats_near(INTERVIEWER_SIDE, interviewer_ids, start, end,
-                                      now).tuples():
-        by_interviewer[person].append((s, e))
-    mine = [(s, e) for _, s, e, _ in
-            seats_near(INTERVIEWEE_SIDE, [interviewee_id], start, end, now).tuples()]
+    mine = []
+    for side, person, s, e, _ in seats_near(people, start, end, utcnow()).tuples():
+        (mine if side == INTERVIEWEE_SIDE else by_interviewer[person]).append((s, e))
     return by_interviewer, mine
 
 
