@@ -15,6 +15,7 @@ EVENT_TYPES: dict[str, str] = {
     "reject_amendment": "interview.amendment_rejected",
     "withdraw_amendment": "interview.amendment_withdrawn",
     "respond": "interview.panel_response",
+    "book_request": "scheduling_request.booked",
 }
 ACTIONS_BY_TYPE: dict[str, str] = {name: action for action, name in EVENT_TYPES.items()}
 

@@ -47,6 +47,7 @@ class Hold(BaseModel):
     status = CharField(max_length=20)
     expires_at = UTCDateTimeField()
     created_at = UTCDateTimeField(default=utcnow)
+    scheduling_request_id = BigIntegerField(null=True)  # the request it holds an option of
 
     def status_now(self, now: datetime) -> str:
         """`expired` once an active hold's time is up (nothing needs to have written it)."""

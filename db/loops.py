@@ -19,6 +19,7 @@ from db.models import (
 )
 from db.panels import checked_panel, require_interviewers, seats, shown, write_panel
 from db.scheduling import (
+    Via,
     committed,
     held_to_rules,
     interviewer_by_id,
@@ -55,7 +56,8 @@ def checked_rounds(caller: User, rounds: list[dict]) -> list[tuple[dict, list]]:
     return found
 
 
-def book_loop(caller: User, fields: dict) -> tuple[Loop, list[Interview]]:
+def book_loop(caller: User, fields: dict, via: Via | None = None
+              ) -> tuple[Loop, list[Interview]]:
     """Book every round as an interview of the loop, in one transaction: every round is held
     to every booking rule (and to the hold, when `hold_id` names one covering exactly the
     rounds); the first refusal undoes them all and names its round."""
@@ -80,10 +82,12 @@ def book_loop(caller: User, fields: dict) -> tuple[Loop, list[Interview]]:
         for n, (round_, panel) in enumerate(rounds):
             with naming(f"rounds[{n}]"):
                 booked.append(book_round(caller, loop, interviewee, round_, panel,
-                                         hold and hold.id, checked))
+                                         hold and hold.id, checked, via))
         if hold is not None:
             settle(hold, "used")
         attach_members(booked)
+        if via is not None:
+            via.then(booked, loop)
         return loop, booked
 
     try:
@@ -96,7 +100,7 @@ def book_loop(caller: User, fields: dict) -> tuple[Loop, list[Interview]]:
 
 
 def book_round(caller: User, loop: Loop, interviewee: Interviewee, fields: dict, panel: list,
-               hold_id: int | None, checked: list) -> Interview:
+               hold_id: int | None, checked: list, via: Via | None = None) -> Interview:
     interviewer = interviewer_by_id(fields["interviewer_id"])
     require_interviewers(panel)
     start_at, end_at = fields["start_at"], fields["end_at"]
@@ -113,7 +117,8 @@ def book_round(caller: User, loop: Loop, interviewee: Interviewee, fields: dict,
         name: (None, getattr(interview, name))
         for name in ("kind", "status", "start_at", "end_at", "location")
     } | {"interviewer_id": (None, interviewer.id), "interviewee_id": (None, interviewee.id),
-         "loop_id": (None, loop.id)} | ({"panel": (None, shown(panel))} if panel else {}))
+         "loop_id": (None, loop.id)} | ({"panel": (None, shown(panel))} if panel else {})
+      | (via.changes if via else {}))
     return interview
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -25,6 +26,7 @@ from db.models import (
     Interview,
     Interviewee,
     InterviewMember,
+    Loop,
     User,
     attach_members,
     check_location,
@@ -135,7 +137,16 @@ def interviewer_by_id(user_id: int) -> User:
     return interviewer
 
 
-def book_interview(caller: User, fields: dict) -> Interview:
+@dataclass(frozen=True)
+class Via:
+    """A booking made for something else (a scheduling request): what each create's history
+    also carries, and what runs in the booking's transaction once the interviews exist."""
+
+    changes: dict[str, tuple]
+    then: Callable[[list[Interview], Loop | None], None]
+
+
+def book_interview(caller: User, fields: dict, via: Via | None = None) -> Interview:
     """Create an interview for `caller` from the validated request fields: the lead
     (`interviewer_id`) and a panel, every one of them held to every booking rule."""
     if caller.role == "driver":
@@ -181,13 +192,17 @@ def book_interview(caller: User, fields: dict) -> Interview:
             name: (None, getattr(interview, name))
             for name in ("kind", "status", "start_at", "end_at", "location")
         } | {"interviewer_id": (None, interviewer.id), "interviewee_id": (None, interviewee.id)}
-          | ({"panel": (None, shown(panel))} if panel else {}) | overridden(override))
+          | ({"panel": (None, shown(panel))} if panel else {}) | overridden(override)
+          | (via.changes if via else {}))
+        if via is not None:
+            via.then([interview], None)
         return interview
 
     return committed(create, checked)
 
 
-def place_hold(caller: User, fields: dict, slots: list[Slot]) -> Hold:
+def place_hold(caller: User, fields: dict, slots: list[Slot],
+               request_id: int | None = None) -> Hold:
     """Hold these slots of an interviewee for `caller` (whoever may book them), each checked
     as a booking of that interviewee with all of its interviewers would be (the first as
     lead), and against other holds: all of them or none. A refusal names the slot."""
@@ -225,7 +240,7 @@ def place_hold(caller: User, fields: dict, slots: list[Slot]) -> Hold:
                               False, checked)
         now = utcnow()
         hold = Hold.create(owner=caller.id, interviewee=interviewee.id, slots=shown_slots(slots),
-                           status="active", created_at=now,
+                           status="active", created_at=now, scheduling_request_id=request_id,
                            expires_at=now + timedelta(seconds=fields.get("ttl_seconds", 300)))
         write_seats(hold, slots)
         return hold

@@ -104,19 +104,27 @@ def test_the_middleware_order_is_what_add_middleware_gave(settings):
     """The list handed to AsyncApp is the one `add_middleware(position=...)` built before."""
     ours = [getattr(m, "func", m) for m in create_app(
         replace(settings, rate_limit="5/second")).middleware.middlewares]
-    from handlers.platform import cors, headers, limits, observability, openapi_document, ratelimit
+    from handlers.platform import (
+        booking_page,
+        cors,
+        headers,
+        limits,
+        observability,
+        openapi_document,
+        ratelimit,
+    )
 
     stock = AsyncApp(__name__)
     for middleware in (headers.ResponseHeadersMiddleware, observability.ObserveMiddleware,
-                       cors.CorsMiddleware, ratelimit.RateLimitMiddleware,
-                       limits.RequestLimitsMiddleware):
+                       booking_page.BookingPageMiddleware, cors.CorsMiddleware,
+                       ratelimit.RateLimitMiddleware, limits.RequestLimitsMiddleware):
         stock.add_middleware(middleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     stock.add_middleware(openapi_document.OpenAPIDocumentMiddleware,
                          position=MiddlewarePosition.BEFORE_SWAGGER)
     expected = [glue.OURS.get(m, m) for m in
                 (getattr(m, "func", m) for m in stock.middleware.middlewares)]
     assert ours == expected
-    assert len(ConnexionMiddleware.default_middlewares) + 6 == len(ours)
+    assert len(ConnexionMiddleware.default_middlewares) + 7 == len(ours)
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,8 @@ from tests.helpers.servers import serving
 
 REPO = Path(__file__).resolve().parents[1]
 COLOUR = re.compile(r"\x1b\[[0-9;]*m")  # a terminal's colour codes
+BOOKING_LINK = re.compile(r"(?P<base>http://[\w.:]+)/booking/#request=(?P<request>\d+)"
+                          r"&token=(?P<token>[\w.-]+)")
 
 QUIET_UNLESS_DEPRECATED = {"PYTHONWARNINGS": "default::DeprecationWarning"}  # show every one
 
@@ -49,8 +51,11 @@ def test_demo_prepares_everything_in_one_process_on_one_screen(tmp_path):
     assert "migrated (0001_initial" in result.stdout
     assert "http://127.0.0.1:18999/api/v1/interviews/" in result.stdout
     assert "http://127.0.0.1:18999/api/v1/ui/" in result.stdout
+    link = BOOKING_LINK.search(result.stdout)
+    assert link and link["token"] == exports["DRIVER"], result.stdout
     again = interviews(tmp_path, "demo")
     assert again.returncode == 0 and "schema up to date" in again.stdout
+    assert BOOKING_LINK.search(again.stdout)["request"] == link["request"]  # the same offer
 
 
 def test_token_issue_takes_several_users(tmp_path):
@@ -129,6 +134,14 @@ def test_make_run_in_a_terminal_on_a_fresh_clone(newcomer_venv, tmp_path):
     try:
         screen = read_until(leader, "Uvicorn running on", 120)
         assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
+        link = BOOKING_LINK.search(screen)
+        assert link and link["base"] == f"http://127.0.0.1:{port}", screen
+        page = httpx.get(f"{link['base']}/booking/", timeout=10)
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+        candidate = {"Authorization": f"Bearer {link['token']}"}
+        offered = httpx.get(f"{link['base']}/api/v1/scheduling_requests/{link['request']}"
+                            "/options", headers=candidate, timeout=10)
+        assert offered.status_code == 200 and offered.json()["options"], offered.text
         screen += read_until(leader, "path=/healthz", 30)
     finally:
         os.killpg(process.pid, signal.SIGTERM)  # make, the server and its worker: our group

@@ -345,5 +345,7 @@ def test_every_history_action_has_an_event_type_and_the_spec_lists_them():
 
     spec = yaml.safe_load((Path(__file__).resolve().parent.parent / "openapi.yaml").read_text())
     schemas = spec["components"]["schemas"]
-    assert set(EVENT_TYPES) == {"create", *ACTION_SIDES} == set(schemas["EventAction"]["enum"])
+    # create, every action on an interview, and a scheduling request booking it
+    assert set(EVENT_TYPES) == {"create", "book_request", *ACTION_SIDES} == set(
+        schemas["EventAction"]["enum"])
     assert sorted(EVENT_TYPES.values()) == sorted(schemas["EventType"]["enum"])

@@ -146,8 +146,8 @@ class GeneratorClient:
         self.models = package
         self.errors = package.ApiException
         client = package.ApiClient(package.Configuration(host=base, access_token=token))
-        self.apis = {tag: getattr(package, tag.capitalize() + "Api")(client)
-                     for tag in ("interviews", "holds", "loops")}
+        self.apis = {tag: getattr(package, tag.title().replace("_", "") + "Api")(client)
+                     for tag in ("interviews", "holds", "loops", "scheduling_requests")}
 
     def __call__(self, operation: str, *args, tag: str = "interviews", **kwargs) -> Answer:
         try:
@@ -332,3 +332,39 @@ def test_a_generated_client_holds_and_books_a_loop(generated, server, people, se
     shown = coordinator("show_hold", hold.id, tag="holds")
     status = shown.body.hold.status
     assert getattr(status, "value", status) == "used"  # an enum member, or its string
+
+
+def test_a_generated_client_offers_a_time_the_candidate_holds_and_books(
+        generated, server, people, settings):
+    coordinator = generated.client(generated.package, server,
+                                   issue_token(settings, people.coordinator.id))
+    candidate = generated.client(generated.package, server, issue_token(settings, people.driver.id))
+    m = coordinator.models
+    start = START + timedelta(days=40)
+    body = {"scheduling_request": {  # `from` is `from_` in one client, `var_from` in the other
+        "interviewee_id": people.interviewee.id, "from": start.isoformat(),
+        "to": (start + timedelta(hours=2)).isoformat(), "kind": "video_call",
+        "rounds": [{"duration_minutes": 30, "interviewer_ids": [people.interviewer.id]}],
+        "location": "https://zoom.com",
+        "expires_at": (datetime.now(UTC) + timedelta(days=1)).isoformat()}}
+    made = coordinator("create_scheduling_request", tag="scheduling_requests",
+                       body=m.SchedulingRequestCreateRequest.from_dict(body))
+    assert made.status == 201, made.body
+    request = made.body.scheduling_request
+    offered = candidate("list_scheduling_request_options", request.id, tag="scheduling_requests")
+    assert offered.status == 200, offered.body
+    option = offered.body.options[0]
+    assert option.start_at == start
+    assert [i.id for i in option.rounds[0].interviewers] == [people.interviewer.id]
+    held = candidate("create_hold", tag="holds", body=m.HoldCreateRequest(hold=m.HoldCreate(
+        interviewee_id=people.interviewee.id, scheduling_request_id=request.id, slots=[
+            m.HoldSlot(start_at=r.start_at, end_at=r.end_at, interviewer_ids=r.interviewer_ids)
+            for r in option.rounds])))
+    assert held.status == 201, held.body
+    booked = candidate("book_scheduling_request", request.id, tag="scheduling_requests",
+                       body=m.SchedulingBookRequest(option=m.SchedulingBookOption(
+                           start_at=option.start_at, hold_id=held.body.hold.id)))
+    assert booked.status == 200, booked.body
+    status = booked.body.scheduling_request.status
+    assert getattr(status, "value", status) == "booked"
+    assert len(booked.body.scheduling_request.interview_ids) == 1

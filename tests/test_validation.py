@@ -126,6 +126,20 @@ def documents() -> list:
             "interviewer_id": 1, "panel": [], "kind": "video_call", "location": None}]}},
         {"loop": {"id": 1, "interviewee_id": 1, "status": "active", "interviews": [interview]}},
     ]
+    offer = {"interviewee_id": 1, "from": "2025-11-20T08:00:00Z", "to": "2025-11-21T08:00:00Z",
+             "rounds": [{"duration_minutes": 30, "interviewer_ids": [1, 2], "mode": "any"}],
+             "gap_minutes": {"min": 0, "max": 15}, "step_minutes": 15, "kind": "video_call",
+             "location": "https://zoom.com", "expires_at": "2025-11-19T08:00:00Z"}
+    option_round = {**HELD, "interviewers": [{"id": 1, "title": "Felipe", "image": None}]}
+    bases += [
+        {"scheduling_request": offer},
+        {"scheduling_request": {**offer, "id": 3, "status": "booked",
+                                "created_at": "2025-11-18T08:00:00.000Z", "interview_ids": [4],
+                                "loop_id": None}},
+        {"options": [{"start_at": "2025-11-20T08:15:00.000Z", "end_at": "2025-11-20T08:45:00.000Z",
+                      "rounds": [option_round]}]},
+        {"option": {"start_at": "2025-11-20T08:15:00Z", "hold_id": 2}},
+    ]
     webhook = {"id": 7, "url": "https://hooks.example.com/in", "events": ["interview.created"],
                "description": None, "enabled": True, "created_at": "2025-11-20T08:13:05.000Z"}
     delivery = {"id": 40, "event_id": "evt_1", "type": "webhook.ping", "status": "pending",

@@ -21,6 +21,7 @@ from db.connection import open_database
 from db.models import database
 from handlers.outbound import delivery, ssrf
 from handlers.platform import auth, metrics, observability, problems
+from handlers.platform.booking_page import BookingPageMiddleware
 from handlers.platform.connexion_glue import RememberingJsonifier, pipeline, validator_map
 from handlers.platform.cors import CorsMiddleware, allowed_origins
 from handlers.platform.headers import ResponseHeadersMiddleware
@@ -36,7 +37,7 @@ SPEC = Path(__file__).resolve().parents[2] / "openapi.yaml"
 # Connexion's own resolver does), so the platform never imports them.
 OPERATIONS = "handlers.operations"
 RESOURCES = ("interviews", "people", "schedules", "feed", "calendars", "webhooks", "holds",
-             "loops")
+             "loops", "scheduling_requests")
 PROBES = "health"  # manage their own connection: liveness needs none
 delivery.on_attempt(metrics.count_delivery)
 
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         ResponseHeadersMiddleware,
         partial(observability.ObserveMiddleware, production=production,
                 metrics_token=settings.metrics_token),
+        BookingPageMiddleware,
         partial(CorsMiddleware, origins=allowed_origins(settings.cors_origins, production)),
         *([partial(RateLimitMiddleware, settings=settings)] if settings.rate_limit != "off"
           else []),

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from db.events import event_type
 from db.fields import iso_utc as instant
+from db.fields import utcnow
 from db.models import Event, Interview, Interviewee, User
 
 JSON = "application/json"
@@ -142,3 +143,27 @@ def loop_response(loop, rounds: list[Interview], caller: User,
 def itinerary(rounds: list[tuple[datetime, datetime, list[int]]]) -> dict:
     return {"start_at": instant(rounds[0][0]), "end_at": instant(rounds[-1][1]),
             "rounds": [slot(*r) for r in rounds]}
+
+
+def scheduling_request(row, now: datetime) -> dict:
+    return {"id": row.id, "interviewee_id": row.interviewee_id, "status": row.status_now(now),
+            "from": instant(row.window_from), "to": instant(row.window_to),
+            "rounds": row.round_list(), "gap_minutes": {"min": row.gap_min, "max": row.gap_max},
+            "step_minutes": row.step_minutes, "kind": row.kind, "location": row.location,
+            "expires_at": instant(row.expires_at), "created_at": instant(row.created_at),
+            "interview_ids": json.loads(row.interview_ids), "loop_id": row.loop_id}
+
+
+def scheduling_request_response(row, status: int = 200, headers: dict[str, str] | None = None
+                                ) -> tuple[dict, int, dict[str, str]]:
+    return ({"scheduling_request": scheduling_request(row, utcnow())}, status,
+            {"Content-Type": JSON, "Cache-Control": "no-store", **(headers or {})})
+
+
+def scheduling_option(rounds: list[tuple[datetime, datetime, list[int]]],
+                      people: dict[int, User]) -> dict:
+    """An option as the candidate sees it: times and who, never anyone's other commitments."""
+    return {**itinerary(rounds), "rounds": [
+        {**slot(start, end, ids), "interviewers": [
+            {"id": i, "title": people[i].title, "image": people[i].image} for i in ids]}
+        for start, end, ids in rounds]}

@@ -170,6 +170,9 @@ class World:
         **dict.fromkeys(("createHold", "showHold", "releaseHold"), "hold_case"),
         **dict.fromkeys(("createLoop", "showLoop", "cancelLoop"), "loop_case"),
         "searchLoops": "loop_search_case",
+        **dict.fromkeys(("createSchedulingRequest", "showSchedulingRequest",
+                         "listSchedulingRequestOptions", "bookSchedulingRequest",
+                         "cancelSchedulingRequest"), "scheduling_request_case"),
     }
 
     # operationId -> what its cases may leave that would refuse later ones (a method of World)
@@ -329,6 +332,7 @@ class World:
         fields = case.body.get("hold") if isinstance(case.body, dict) else None
         if name == "createHold" and isinstance(fields, dict) and rng.randrange(3):
             fields.update(interviewee_id=interviewee, slots=[slot])
+            fields.pop("scheduling_request_id", None)
         if name in ("showHold", "releaseHold"):
             case.path_parameters["id"] = self.call("POST", "/api/v1/holds", COORDINATOR, {
                 "hold": {"interviewee_id": interviewee, "slots": [slot]}}).json()["hold"]["id"]
@@ -364,6 +368,43 @@ class World:
                 rounds=[{"duration_minutes": 30, "interviewer_ids": [i]} for i in INTERVIEWERS])
             fields.pop("time_zone", None)
             fields.pop("gap_minutes", None)
+
+    def scheduling_request(self, rng: random.Random) -> dict:
+        """The coordinator's offer to a demo interviewee: two hours of a free slot's day with
+        both demo interviewers, open for a day."""
+        from db.fields import utcnow
+
+        start = datetime.fromisoformat(self.free_slot()["start_at"])
+        return {"interviewee_id": rng.choice([289, 290]), "from": start.isoformat(),
+                "to": (start + timedelta(hours=2)).isoformat(),
+                "rounds": [{"duration_minutes": 30, "interviewer_ids": list(INTERVIEWERS)}],
+                "kind": "video_call", "location": "https://zoom.com",
+                "expires_at": (utcnow() + timedelta(days=1)).isoformat()}
+
+    def scheduling_request_case(self, case, name: str, rng: random.Random) -> None:
+        """Two creates in three are a plausible offer, as the coordinator; the other operations
+        act on an offer just made, as its driver (a cancel: as the coordinator), and two books
+        in three pick the first option offered, without a hold."""
+        self.act_as(case, COORDINATOR)
+        fields = case.body.get("scheduling_request") if isinstance(case.body, dict) else None
+        if name == "createSchedulingRequest":
+            if isinstance(fields, dict) and rng.randrange(3):
+                fields.clear()
+                fields.update(self.scheduling_request(rng))
+            return
+        offer = self.scheduling_request(rng)
+        made = self.call("POST", "/api/v1/scheduling_requests", COORDINATOR,
+                         {"scheduling_request": offer}).json()["scheduling_request"]
+        case.path_parameters["id"] = made["id"]
+        driver = DRIVER if offer["interviewee_id"] == INTERVIEWEE else 1013
+        if name != "cancelSchedulingRequest":
+            self.act_as(case, driver)
+        option = case.body.get("option") if isinstance(case.body, dict) else None
+        if name == "bookSchedulingRequest" and isinstance(option, dict) and rng.randrange(3):
+            offered = self.call("GET", f"/api/v1/scheduling_requests/{made['id']}/options",
+                                driver).json()["options"]
+            option.pop("hold_id", None)
+            option["start_at"] = offered[0]["start_at"]
 
     def webhook_case(self, case, name: str, rng: random.Random) -> None:
         """A webhook of a demo user other than the coordinator (whose own the fuzzer's creates
@@ -469,8 +510,10 @@ class World:
     def reset(self) -> None:
         """Only the demo people, as the demo file has them: no interview, history, key,
         webhook, schedule or time off, and no other person (what the fuzzer left, forgotten)."""
+        from db.holds import Hold
         from db.idempotency import IdempotencyKey
-        from db.models import Event, Interview, Interviewee, User, database
+        from db.models import Event, Interview, Interviewee, Loop, User, database
+        from db.scheduling_requests import SchedulingRequest
 
         self.forget_webhooks()  # deliveries point at events
         self.forget_schedules()
@@ -478,7 +521,10 @@ class World:
         demo = json.loads(DEMO.read_text())
         with database.connection_context(), database.atomic():
             Event.delete().execute()  # this database holds only what the fuzzer did
+            Hold.delete().execute()
+            SchedulingRequest.delete().execute()
             Interview.delete().execute()
+            Loop.delete().execute()
             IdempotencyKey.delete().execute()
             for model, records in ((Interviewee, demo["interviewees"]), (User, demo["users"])):
                 model.delete().where(model.id.not_in([r["id"] for r in records])).execute()
