@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from handlers.platform.problems import send_problem
 
 PREFIX = "/booking"
 DIRECTORY = Path(__file__).resolve().parent / "booking"
@@ -21,7 +24,8 @@ POLICY = (b"default-src 'none'; script-src 'self'; style-src 'self'; connect-src
 
 
 class BookingPageMiddleware:
-    """GET and HEAD of /booking/... answered from the page's files; /booking redirects."""
+    """GET and HEAD of /booking/... answered from the page's files (anything else 405, a
+    missing file 404, as problem+json); /booking redirects."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -31,6 +35,10 @@ class BookingPageMiddleware:
         path = scope.get("path", "") if scope["type"] == "http" else ""
         if path != PREFIX and not path.startswith(PREFIX + "/"):
             await self.app(scope, receive, send)
+            return
+        if scope["method"] not in ("GET", "HEAD"):
+            await send_problem(send, 405, f"{path} is a static page: GET or HEAD",
+                               headers={"Allow": "GET, HEAD"})
             return
         if path == PREFIX:
             await RedirectResponse(PREFIX + "/", status_code=308)(scope, receive, send)
@@ -43,4 +51,7 @@ class BookingPageMiddleware:
             await send(message)
 
         inner = {**scope, "path": path[len(PREFIX):], "root_path": ""}
-        await self.files(inner, receive, with_policy)
+        try:
+            await self.files(inner, receive, with_policy)
+        except HTTPException as error:  # raised before anything was sent
+            await send_problem(send, error.status_code, f"no file {path} on the booking page")
