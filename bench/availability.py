@@ -11,6 +11,7 @@ a buffer, a daily and a weekly limit for those 5, it times in-process through th
   the two arms alternating request by request, each in free slots inside everyone's rules;
 - `POST /loops/search`: 3 rounds, each any of the 5, over 5 days, gaps of 0 to 30 minutes,
   same London day;
+- `GET /scheduling_requests/{id}/options`: 2 rounds, each any of the 5, over 5 days;
 - create over a hold of its own (`hold_id`; the hold taken just before, untimed), beside a
   plain create, alternating, with 100 other active holds in the database.
 
@@ -176,6 +177,23 @@ def loop_search(client, headers: dict, runs: int) -> list[Timing]:
     return timings[10:]
 
 
+def request_options(client, headers: dict, runs: int) -> list[Timing]:
+    """The candidate's options of a scheduling request: 2 rounds, each any of the 5, over 5
+    days, gaps of 0 to 30 minutes (what the booking page asks for on every load)."""
+    start = datetime.fromisoformat(WINDOW[0])
+    made = client.post("/api/v1/scheduling_requests", headers=headers, json={
+        "scheduling_request": {
+            "interviewee_id": 1, "from": start.isoformat(),
+            "to": (start + timedelta(days=5)).isoformat(),
+            "rounds": [{"duration_minutes": 45, "interviewer_ids": INTERVIEWERS}] * 2,
+            "gap_minutes": {"min": 0, "max": 30}, "kind": "phone_call",
+            "expires_at": (datetime.now(UTC) + timedelta(days=30)).isoformat()}})
+    assert made.status_code == 201, made.text
+    path = f"/api/v1/scheduling_requests/{made.json()['scheduling_request']['id']}/options"
+    timings = [timed(client, "GET", path, headers) for _ in range(runs + 10)]
+    return timings[10:]
+
+
 def held_creates(client, headers: dict, runs: int) -> tuple[list[Timing], list[Timing]]:
     """A plain create and a create over a hold of its own, alternating, each in free slots,
     with 100 other active holds (of other times) in the database."""
@@ -244,6 +262,8 @@ def run_size(server: str | None, rows: int, runs: int, scratch: str) -> dict[str
                      "availability mode=all": availability(client, headers, runs, "all")}
             found["create"], found["create with a panel of 4"] = creates(client, headers, runs)
             found["loop search 3 rounds x 5"] = loop_search(client, headers, runs)
+            found["scheduling-request options 2 rounds x 5"] = request_options(client, headers,
+                                                                               runs)
             found["create (100 holds about)"], found["create over its hold"] = held_creates(
                 client, headers, runs)
         for what, timings in found.items():
