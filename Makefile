@@ -54,7 +54,8 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/run.py $(if $(SIZES),--sizes $(SIZES)) $(if $(BACKENDS),--backends $(BACKENDS))
 
 # Availability (mode any and all), loop search, a scheduling request's options, creates with
-# and without a panel of 4 and over a hold, at 1k and 1,000,000 interviews, on SQLite and (when BENCH_DATABASE_URL is set) PostgreSQL.
+# and without a panel of 4 and over a hold, at 1k and 1,000,000 interviews, on SQLite and
+# (when BENCH_DATABASE_URL is set) PostgreSQL.
 bench-availability: $(BIN)/.installed
 	$(BIN)/python bench/availability.py $(if $(SIZES),--sizes $(SIZES))
 	@if [ -n "$$BENCH_DATABASE_URL" ]; then $(BIN)/python bench/availability.py --database-url "$$BENCH_DATABASE_URL" $(if $(SIZES),--sizes $(SIZES)); fi
