@@ -322,3 +322,32 @@ def test_another_driver_cannot_book_it(client, crew: Panel):
     assert client.get(f"/api/v1/scheduling_requests/{request['id']}",
                       headers=crew.auth(crew.driver)).json()["scheduling_request"]["status"] \
         == "open"
+
+
+def test_a_new_hold_lets_the_candidates_earlier_one_go(client, crew: Panel):
+    request = offer(client, crew, one_round(crew, day()))
+    offered = options_of(client, crew, request["id"]).json()["options"]
+    first = offered[0]
+    second = next(o for o in offered if o["start_at"] >= first["end_at"])  # apart
+    earlier = hold_option(client, crew, request, first).json()["hold"]
+    later = hold_option(client, crew, request, second)
+    assert later.status_code == 201, later.text
+    shown = client.get(f"/api/v1/holds/{earlier['id']}", headers=crew.auth(crew.driver))
+    assert shown.json()["hold"]["status"] == "released"
+    offered = options_of(client, crew, request["id"]).json()["options"]
+    assert first["start_at"] in [o["start_at"] for o in offered]  # free for others again
+    stale = book_option(client, crew, request["id"], first["start_at"], earlier["id"])
+    assert stale.status_code == 409 and stale.json()["code"] == "hold_expired"
+
+
+def test_a_hold_of_another_request_does_not_book_this_one(client, crew: Panel):
+    start = day()
+    this = offer(client, crew, one_round(crew, start))
+    other = offer(client, crew, one_round(crew, start + timedelta(days=1)))
+    option = options_of(client, crew, other["id"]).json()["options"][0]
+    held = hold_option(client, crew, other, option).json()["hold"]
+    refused = book_option(client, crew, this["id"], option["start_at"], held["id"])
+    assert refused.status_code == 422 and refused.json()["code"] == "hold_mismatch"
+    assert refused.json()["errors"][0]["field"] == "option.hold_id"
+    moved = book_option(client, crew, other["id"], iso(start), held["id"])
+    assert moved.status_code == 422 and moved.json()["code"] == "hold_mismatch"
