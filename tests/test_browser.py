@@ -10,19 +10,16 @@ import contextlib
 import functools
 import http.server
 import json
-import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from db.models import Interview
 from tests.helpers.booking import interview_body
+from tests.helpers.browser import chromium  # noqa: F401 (the `browser` fixture)
 from tests.helpers.people import People, make_interviewee
 from tests.helpers.servers import serving
 
-CHROMIUM = Path("/usr/bin/chromium")
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>front end</title></head><body>
 <script>
@@ -43,33 +40,6 @@ async function book(base, token, body) {
 }
 </script></body></html>
 """
-
-
-def missing() -> str | None:
-    if not CHROMIUM.exists():
-        return f"{CHROMIUM} is absent (Debian's chromium package)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "playwright is not installed (pip install -e '.[test]')"
-    return None
-
-
-@pytest.fixture(scope="module")
-def browser():
-    reason = missing()
-    if reason:
-        if os.environ.get("INTERVIEWS_TEST_REQUIRE_ALL") == "1":
-            pytest.fail(f"INTERVIEWS_TEST_REQUIRE_ALL=1 but {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM))
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @contextlib.contextmanager
