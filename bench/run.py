@@ -26,6 +26,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -39,12 +40,27 @@ OPS = {"create": None, "show": "/api/v1/interviews/1", "list": "/api/v1/intervie
 @dataclass(frozen=True)
 class Shape:
     """One request the growth table follows: wrk mode, whose token, the path (None: create).
-    `page` 2 follows the first page's next_cursor before timing."""
+    `page` 2 follows the first page's next_cursor before timing. `body`: what mode `post`
+    sends every time. `setup`: (path, body, key) POSTed once before timing; the path's `{id}`
+    becomes the new resource's id (`answer[key]["id"]`)."""
 
     mode: str
     caller: str
     path: str | None = None
     page: int = 1
+    body: dict | None = None
+    setup: tuple[str, dict, str] | None = None
+
+
+def two_days_search(*interviewer_ids: int) -> dict:
+    """Rounds of 45 minutes with any of these, over two days of 2031 (free of the loaded
+    history, so the whole search runs), 0 to 30 minutes apart."""
+    return {"interviewee_id": 289, "from": "2031-03-03T08:00:00Z", "to": "2031-03-05T18:00:00Z",
+            "rounds": [{"duration_minutes": 45, "interviewer_ids": list(interviewer_ids)}] * 2,
+            "gap_minutes": {"min": 0, "max": 30}}
+
+
+POOL = (1014, 1016, 100001)  # the demo interviewers and one bench/load.py adds
 
 
 # Add a request shape here (availability, the change feed, ...): one line each.
@@ -61,7 +77,20 @@ SHAPES: dict[str, Shape] = {
         "get", COORDINATOR, "/api/v1/availability?interviewee_id=289&interviewer_id=1014"
         "&interviewer_id=1016&from=2025-12-01T00:00:00Z&to=2025-12-08T00:00:00Z"
         "&duration_minutes=30&limit=100"),
+    "availability mode=all (2 interviewers, 7 days)": Shape(
+        "get", COORDINATOR, "/api/v1/availability?interviewee_id=289&interviewer_id=1014"
+        "&interviewer_id=1016&from=2025-12-01T00:00:00Z&to=2025-12-08T00:00:00Z"
+        "&duration_minutes=30&limit=100&mode=all"),
     "change feed (first page)": Shape("get", COORDINATOR, "/api/v1/events?limit=50"),
+    "hold (one slot)": Shape("hold", COORDINATOR),
+    "loop search (2 rounds x 3, 2 days)": Shape(
+        "post", COORDINATOR, "/api/v1/loops/search", body={"search": two_days_search(*POOL)}),
+    "scheduling-request options (2 rounds x 3, 2 days)": Shape(
+        "get", COORDINATOR, "/api/v1/scheduling_requests/{id}/options", setup=(
+            "/api/v1/scheduling_requests", {"scheduling_request": {
+                **two_days_search(*POOL), "kind": "phone_call",
+                "expires_at": (datetime.now(UTC) + timedelta(days=30)).isoformat()}},
+            "scheduling_request")),
 }
 
 
@@ -154,9 +183,10 @@ class Server:
 
 
 def wrk(base: str, mode: str, token: str, offset: int, connections: int, seconds: float,
-        path: str | None) -> dict:
+        path: str | None, body: dict | None = None) -> dict:
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s",
-           "-s", str(ROOT / "bench" / "wrk.lua"), base, "--", mode, token, str(offset), path or "/"]
+           "-s", str(ROOT / "bench" / "wrk.lua"), base, "--", mode, token, str(offset), path or "/",
+           json.dumps(body) if body is not None else ""]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     line = next(line for line in out.splitlines() if line.startswith("RESULT "))
     result = json.loads(line.removeprefix("RESULT "))
@@ -168,10 +198,10 @@ runs = iter(range(1, 10**9))
 
 
 def measure(base: str, mode: str, token: str, connections: int, seconds: float,
-            path: str | None) -> dict:
+            path: str | None, body: dict | None = None) -> dict:
     """A 1 s warm-up, then the measured run; each books slots of its own."""
-    wrk(base, mode, token, next(runs) * 100_000, connections, 1, path)
-    return wrk(base, mode, token, next(runs) * 100_000, connections, seconds, path)
+    wrk(base, mode, token, next(runs) * 100_000, connections, 1, path, body)
+    return wrk(base, mode, token, next(runs) * 100_000, connections, seconds, path, body)
 
 
 def ratios(backend: Backend, args: argparse.Namespace) -> list:
@@ -210,12 +240,18 @@ def growth(backend: Backend, args: argparse.Namespace) -> dict[str, dict[str, fl
         try:
             for name, shape in SHAPES.items():
                 path = shape.path
+                if shape.setup is not None:
+                    where, body, key = shape.setup
+                    made = httpx.post(server.base + where, json=body, timeout=30, headers={
+                        "Authorization": f"Bearer {tokens[shape.caller]}"})
+                    made.raise_for_status()
+                    path = path.format(id=made.json()[key]["id"])
                 if shape.page == 2:
                     first = httpx.get(server.base + path, timeout=30, headers={
                         "Authorization": f"Bearer {tokens[shape.caller]}"}).json()
                     path += f"&cursor={first['next_cursor']}"
                 result = measure(server.base, shape.mode, tokens[shape.caller], 1,
-                                 args.growth_seconds, path)
+                                 args.growth_seconds, path, shape.body)
                 table[name][label] = result["p50_us"] / 1000
                 print(f"[{backend.kind}] {label} {name}: p50 {table[name][label]:.2f} ms, "
                       f"errors {result['errors']}", flush=True)

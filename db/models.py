@@ -427,11 +427,36 @@ def attach_members(interviews: list[Interview]) -> None:
         row.__dict__["_members"] = []
     if not by_id:
         return
-    query = (InterviewMember.select(InterviewMember, User).join(User)
-             .where(InterviewMember.interview.in_(list(by_id)))
-             .order_by(InterviewMember.interview, InterviewMember.position))
-    for member in query:
+    for member in members_of(list(by_id)):
         by_id[member.interview_id].__dict__["_members"].append(member)
+
+
+def members_query(interview_ids: list):
+    """The members of these interviews with their users, by interview then position."""
+    return (InterviewMember.select(InterviewMember, User).join(User)
+            .where(InterviewMember.interview.in_(interview_ids))
+            .order_by(InterviewMember.interview, InterviewMember.position))
+
+
+MEMBERS_COMPILED_UP_TO = 100  # a page of a list at most; a longer list (a feed) is built
+MEMBER_MARKER = -9_000_000_000_001_000  # minus n: the n-th id's marker
+_members_by_count: dict[int, object] = {}
+
+
+def members_of(interview_ids: list[int]) -> list[InterviewMember]:
+    """members_query's rows, its SQL compiled once per number of ids (db.prepared: peewee
+    would render the same text again for every show, page and change, about 250 us each)."""
+    from db.prepared import Prepared  # it imports this module (the database proxy)
+
+    count = len(interview_ids)
+    if count > MEMBERS_COMPILED_UP_TO:
+        return list(members_query(interview_ids))
+    compiled = _members_by_count.get(count)
+    if compiled is None:
+        compiled = _members_by_count[count] = Prepared(
+            lambda *markers: members_query(list(markers)),
+            *(MEMBER_MARKER - n for n in range(count)))
+    return compiled(*interview_ids)
 
 
 class Event(BaseModel):

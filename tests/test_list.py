@@ -195,3 +195,36 @@ def test_compiled_page_query_finds_what_the_built_query_finds(client, people, db
     assert len(listing.PAGE_QUERIES) == 3 * len(cases)  # the two interviewers share shapes
     assert {r.id for r in page_of_interviews(member, {}, None, 50)[0]} \
         == {row.id for row in list(seated)[::2]}
+
+
+def test_compiled_members_query_finds_what_the_built_query_finds(client, people, db):
+    """attach_members runs the members query compiled once per number of ids; with any ids,
+    in any order, it finds exactly the rows (and users) peewee's freshly built query finds."""
+    import random
+
+    from db import models
+    from db.models import members_of, members_query
+
+    base = datetime(2034, 6, 1, tzinfo=UTC)
+    panel = [make_user("interviewer") for _ in range(3)]
+    made = []
+    for n in range(8):  # panels of 0 to 3, lead first, some declined, a shadow
+        start = base + timedelta(hours=n)
+        made.append(book(client, people, start.isoformat(), (start + timedelta(minutes=30))
+                         .isoformat(), panel=[
+            {"interviewer_id": p.id, "role": "shadow" if k == 2 else "panelist"}
+            for k, p in enumerate(panel[:n % 4])])["id"])
+    InterviewMember.update(response="declined").where(
+        InterviewMember.interview == made[3], InterviewMember.interviewer == panel[1].id).execute()
+    models._members_by_count.clear()
+    rng = random.Random(7)
+    for _ in range(30):  # counts repeat, so most runs reuse a compiled query
+        ids = rng.sample(made, rng.randint(1, len(made))) + [9_000_000_000]  # one unknown id
+        got = [(m.interview_id, m.interviewer_id, m.role, m.response, m.interviewer.title)
+               for m in members_of(ids)]
+        want = [(m.interview_id, m.interviewer_id, m.role, m.response, m.interviewer.title)
+                for m in members_query(ids)]
+        assert got == want and got
+    assert len(models._members_by_count) <= len(made)
+    many = made * 13  # over MEMBERS_COMPILED_UP_TO: built each time, same rows
+    assert [m.id for m in members_of(many)] == [m.id for m in members_query(many)]
