@@ -2,8 +2,10 @@
 race-proof, row locks where the database has them, and migrations."""
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -85,21 +87,39 @@ def key_shared(query):
     return query.for_update("FOR KEY SHARE")
 
 
-def lock_people(interviewer_ids: Sequence[int], interviewee_ids: Sequence[int] = ()) -> None:
-    """Until commit, be the only transaction booking or holding time of these people.
+LOCK_SPAN = 3600  # seconds: a person's time is locked in hours (epoch hours, UTC)
+
+
+def lock_keys(interviewer_ids: Sequence[int], interviewee_ids: Sequence[int], start: datetime,
+              end: datetime) -> list[int]:
+    """The advisory lock keys of these people's time [start, end): one per person and hour
+    it touches (two overlapping spans share an hour), as signed 64-bit hashes, sorted. A
+    collision of two keys only makes two bookings take turns."""
+    hours = range(int(start.timestamp()) // LOCK_SPAN, -(-int(end.timestamp()) // LOCK_SPAN))
+    people = [("interviewer", i) for i in interviewer_ids] + [("interviewee", i)
+                                                               for i in interviewee_ids]
+    keys = {int.from_bytes(hashlib.blake2b(f"{side}:{person}:{hour}".encode(),
+                                           digest_size=8).digest(), "big", signed=True)
+            for side, person in people for hour in hours}
+    return sorted(keys)
+
+
+def lock_people(interviewer_ids: Sequence[int], interviewee_ids: Sequence[int], start: datetime,
+                end: datetime) -> None:
+    """Until commit, be the only transaction booking or holding these people in [start, end).
 
     A hold blocks only until it expires, and no constraint can read the clock, so the rule
-    "a held person is not booked over" is kept by serialising, per person, every transaction
-    that books or holds them: a PostgreSQL transaction-scoped advisory lock per person, taken
-    in key order (no two transactions wait on each other crosswise), before anything of
-    theirs is read. Each later statement then sees whatever the one before committed. On
-    SQLite, BEGIN IMMEDIATE already lets one writer at a time in.
+    "a held person is not booked over" is kept by serialising every transaction that books
+    or holds the same person in an overlapping time: a PostgreSQL transaction-scoped
+    advisory lock per person and hour touched (`lock_keys`), taken in key order (no two
+    transactions wait on each other crosswise), before anything of theirs is read. Each later
+    statement then sees whatever the one before committed; bookings of one person at other
+    hours do not wait. On SQLite, BEGIN IMMEDIATE already lets one writer at a time in.
     """
     db = database.obj
     if isinstance(db, SqliteDatabase):
         return
-    keys = {2 * i for i in interviewer_ids} | {2 * i + 1 for i in interviewee_ids}
-    for key in sorted(keys):
+    for key in lock_keys(interviewer_ids, interviewee_ids, start, end):
         db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (key,))
 
 

@@ -5,7 +5,8 @@ here are the tables, the one query every booking asks ("is any of these people h
 someone else at that time, now?"), and how a booking claims a hold it was given. The clock
 (db.fields.utcnow) is read at every check: an expired hold blocks nothing, whether or not
 anything has tidied it away. What keeps the rule under concurrency is that every booking or
-hold of a person is serialised on that person (db.connection.lock_people).
+hold of a person is serialised with every other of that person in an overlapping hour
+(db.connection.lock_people).
 """
 from __future__ import annotations
 

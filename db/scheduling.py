@@ -84,11 +84,12 @@ def held_to_rules(start_at: datetime, end_at: datetime, members: list[Seat],
                   checked: list, exclude_hold: int | None = None) -> None:
     """Every booking rule for these seats at [start, end): overlap (the interviewee too,
     unless None), someone else's hold, then each member's schedule. The people are locked
-    first (db.connection.lock_people: holds and bookings of one person take turns).
+    first (db.connection.lock_people: holds and bookings of one person at overlapping
+    hours take turns).
     `checked` keeps the overlap check's arguments, for naming the winner should the
     database refuse a concurrent loser; `exclude_hold` is the hold this booking consumes."""
     ids = [interviewer_id for interviewer_id, _ in members]
-    lock_people(ids, [] if interviewee_id is None else [interviewee_id])
+    lock_people(ids, [] if interviewee_id is None else [interviewee_id], start_at, end_at)
     checked.append((start_at, end_at, ids, interviewee_id, exclude_id))
     refuse_overlap(start_at, end_at, ids, interviewee_id, exclude_id)
     refuse_held(start_at, end_at, ids, interviewee_id, exclude_hold)

@@ -237,3 +237,21 @@ def test_availability_leaves_held_time_out_and_counts_it(client, people: People,
     assert [s["start_at"][11:16] for s in found["slots"]] == [
         f"{(start - timedelta(minutes=30)).hour:02d}:30", f"{end.hour:02d}:{end.minute:02d}"]
     assert found["excluded"]["held"] == 1
+
+
+def test_people_are_locked_by_the_hours_their_time_touches():
+    """Bookings and holds of one person take turns only where their times could overlap:
+    overlapping spans share a lock key, spans in other hours share none."""
+    from db.connection import lock_keys
+
+    at = datetime(2040, 1, 1, 9, tzinfo=UTC)
+    morning = lock_keys([7], [8], at, at + timedelta(minutes=30))
+    assert morning == sorted(morning) and len(morning) == 2  # one hour, two people
+    overlapping = lock_keys([7], [], at + timedelta(minutes=20), at + timedelta(minutes=50))
+    assert set(overlapping) <= set(morning)
+    spanning = lock_keys([7], [], at + timedelta(minutes=50), at + timedelta(hours=2, minutes=10))
+    assert len(spanning) == 3 and set(spanning) & set(morning)
+    later = lock_keys([7], [8], at + timedelta(hours=1), at + timedelta(hours=2))
+    assert not set(later) & set(morning)  # back to back: no shared hour, no wait
+    assert not set(lock_keys([8], [], at, at + timedelta(minutes=30))) & set(
+        lock_keys([], [8], at, at + timedelta(minutes=30)))  # an interviewer is not a candidate
