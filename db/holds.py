@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from peewee import (
     BigAutoField,
@@ -34,6 +34,7 @@ from db.models import (
     Interviewee,
     User,
 )
+from db.prepared import Prepared
 
 MAX_SLOTS = 5
 ACTIVE, USED, RELEASED, EXPIRED = "active", "used", "released", "expired"
@@ -90,11 +91,11 @@ def write_seats(hold: Hold, slots: Sequence[Slot]) -> None:
         + [(INTERVIEWER_SIDE, i) for i in ids]]).execute()
 
 
-def seats_near(people: Sequence[tuple[str, int]], start: datetime, end: datetime, now: datetime,
-               exclude_hold: int | None = None):
-    """Seats of unexpired active holds on these (side, person) overlapping [start, end): one
-    bounded range of the (side, person, active, start) index per person (a slot lasts at most
-    8 hours), in one query."""
+def seats_query(people: Sequence[tuple[str, int]], end: datetime, earliest: datetime,
+                start: datetime, now: datetime, exclude_hold: int | None = None):
+    """Seats (side, person, start, end, expires) of unexpired active holds on these (side,
+    person) overlapping [start, end): one bounded range of the (side, person, active, start)
+    index per person (`earliest`: a slot lasts at most 8 hours before `start`), one query."""
     who = None
     for side, person in people:
         term = (HoldSeat.side == side) & (HoldSeat.person_id == person)
@@ -102,11 +103,37 @@ def seats_near(people: Sequence[tuple[str, int]], start: datetime, end: datetime
     query = HoldSeat.select(HoldSeat.side, HoldSeat.person_id, HoldSeat.start_at,
                             HoldSeat.end_at, HoldSeat.expires_at).where(
         who, HoldSeat.active == True,
-        HoldSeat.start_at < end, HoldSeat.start_at > start - MAX_DURATION,
+        HoldSeat.start_at < end, HoldSeat.start_at > earliest,
         HoldSeat.end_at > start, HoldSeat.expires_at > now)
     if exclude_hold is not None:
         query = query.where(HoldSeat.hold != exclude_hold)
-    return query
+    return query.tuples()
+
+
+SEAT_QUERIES: dict[tuple, Prepared] = {}  # seats_query compiled once per shape
+PERSON_MARKER = -9_000_000_000_002_000  # minus n: the n-th person's marker
+SEAT_TIMES = tuple(datetime(1000, 1, 1, microsecond=n, tzinfo=UTC) for n in range(11, 15))
+
+
+def seats_near(people: Sequence[tuple[str, int]], start: datetime, end: datetime, now: datetime,
+               exclude_hold: int | None = None) -> list[tuple]:
+    """seats_query's rows; its SQL compiled once per shape (the sides in order, whether a
+    hold is left out), since every booking and hold asks."""
+    sides = tuple(side for side, _ in people)
+    shape = (sides, exclude_hold is not None)
+    compiled = SEAT_QUERIES.get(shape)
+    if compiled is None:
+        count = len(sides)
+
+        def build(*markers):
+            return seats_query(list(zip(sides, markers[:count])), *markers[count:count + 4],
+                               markers[count + 4] if shape[1] else None)
+
+        compiled = SEAT_QUERIES[shape] = Prepared(
+            build, *(PERSON_MARKER - n for n in range(count)), *SEAT_TIMES,
+            *((PERSON_MARKER - count,) if shape[1] else ()))
+    return compiled(*(person for _, person in people), end, start - MAX_DURATION, start, now,
+                    *((exclude_hold,) if shape[1] else ()))
 
 
 def refuse_held(start: datetime, end: datetime, interviewer_ids: Sequence[int],
@@ -116,7 +143,7 @@ def refuse_held(start: datetime, end: datetime, interviewer_ids: Sequence[int],
     people = [(INTERVIEWER_SIDE, i) for i in interviewer_ids]
     if interviewee_id is not None:
         people.append((INTERVIEWEE_SIDE, interviewee_id))
-    found = list(seats_near(people, start, end, utcnow(), exclude_hold).tuples())
+    found = seats_near(people, start, end, utcnow(), exclude_hold)
     if found:
         expires_at = min(row[4] for row in found)
         raise Conflict(f"the slot is held for another booking until {iso_utc(expires_at)}",
@@ -132,7 +159,7 @@ def held_times(interviewer_ids: Sequence[int], interviewee_id: int, start: datet
                                                                     interviewee_id)]
     by_interviewer: dict[int, list] = {i: [] for i in interviewer_ids}
     mine = []
-    for side, person, s, e, _ in seats_near(people, start, end, utcnow()).tuples():
+    for side, person, s, e, _ in seats_near(people, start, end, utcnow()):
         (mine if side == INTERVIEWEE_SIDE else by_interviewer[person]).append((s, e))
     return by_interviewer, mine
 

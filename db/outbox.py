@@ -24,6 +24,7 @@ from db.errors import Conflict
 from db.events import EVENT_TYPES
 from db.fields import iso_utc, utcnow
 from db.models import Event, Interview, Interviewee, User, database
+from db.prepared import ID_MARKER, Prepared
 from db.webhooks import PING, Delivery, Webhook, own_webhook
 
 LEASE = timedelta(seconds=25)  # more than one attempt (10 s timeout) can take; under 30 s
@@ -40,16 +41,23 @@ def event_id(history_id: int) -> str:
     return f"evt_{history_id}"
 
 
+def hooks_seeing(interview_id: int):
+    """Enabled webhooks (with their owners) whose owner may see this interview."""
+    seen = (Interview.select(Interview.id).join(Interviewee)
+            .where(Interview.id == interview_id, Interview.seen_by(User.role, User.id)))
+    return (Webhook.select(Webhook, User).join(User, on=Webhook.user)
+            .where(Webhook.enabled, fn.EXISTS(seen)))
+
+
+HOOKS_SEEING = Prepared(hooks_seeing, ID_MARKER)  # every change asks: compiled once
+
+
 def enqueue(interview: Interview, entry: Event, changes: dict) -> int:
     """Write a delivery for each enabled webhook that wants this change and whose owner may
     see the interview; each payload is the interview as that owner sees it at this version."""
     event_type = EVENT_TYPES[entry.action]
-    seen = (Interview.select(Interview.id).join(Interviewee)
-            .where(Interview.id == interview.id, Interview.seen_by(User.role, User.id)))
-    hooks = (Webhook.select(Webhook, User).join(User, on=Webhook.user)
-             .where(Webhook.enabled, fn.EXISTS(seen)))
     now, rows, seen_as = utcnow(), [], {}
-    for hook in hooks:
+    for hook in HOOKS_SEEING(interview.id):
         owner = hook.user
         if not hook.wants(event_type):
             continue

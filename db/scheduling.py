@@ -128,14 +128,20 @@ def committed(work: Callable[[], T], checked: list) -> T:
     raise Conflict("too many concurrent changes to the same people; retry", code="contention")
 
 
+def interviewer_query(user_id: int):
+    return key_shared(User.select().where((User.id == user_id) & (User.role == "interviewer")))
+
+
+INTERVIEWER_BY_ID = Prepared(interviewer_query, ID_MARKER)  # twice a booking: compiled once
+
+
 def interviewer_by_id(user_id: int) -> User:
     """The interviewer with this id; in a transaction, a concurrent change of their role
     (db.people.save_user locks the row FOR UPDATE) waits for it to commit, or it for that."""
-    query = User.select().where((User.id == user_id) & (User.role == "interviewer"))
-    interviewer = key_shared(query).get_or_none()
-    if interviewer is None:
+    found = INTERVIEWER_BY_ID(user_id)
+    if not found:
         raise Invalid("interviewer_id", f"no interviewer with id {user_id}")
-    return interviewer
+    return found[0]
 
 
 @dataclass(frozen=True)
