@@ -386,24 +386,25 @@ class InterviewMember(BaseModel):
         """For each of these interviewers with any, the ids of their active interviews (in
         any role) in [start, end), from a bounded range of the active-member index."""
         found: dict[int, list[int]] = {}
-        query = cls.overlapping_query(interviewer_ids, start_at, end_at, exclude_id)
-        for interviewer_id, interview_id in query.tuples():
+        for interviewer_id, interview_id in overlapping_rows(interviewer_ids, start_at, end_at,
+                                                             exclude_id):
             found.setdefault(interviewer_id, []).append(interview_id)
         return {i: sorted(ids) for i, ids in found.items()}
 
     @classmethod
     def overlapping_query(cls, interviewer_ids: list[int], start_at: datetime, end_at: datetime,
-                          exclude_id: int | None = None):
+                          exclude_id: int | None = None, earliest: datetime | None = None):
         """The query of `overlapping`: a range of the index bounded on both sides (nothing
         lasts over MAX_DURATION, so a seat reaching into [start, end) started after
-        start - MAX_DURATION)."""
+        `earliest`, start - MAX_DURATION)."""
+        earliest = start_at - MAX_DURATION if earliest is None else earliest
         query = (cls.select(cls.interviewer, cls.interview)
                  .where(cls.interviewer.in_(interviewer_ids), cls.active == True,
-                        cls.start_at < end_at, cls.start_at > start_at - MAX_DURATION,
+                        cls.start_at < end_at, cls.start_at > earliest,
                         cls.end_at > start_at, *cls.crossing(start_at, end_at)))
         if exclude_id is not None:
             query = query.where(cls.interview != exclude_id)
-        return query
+        return query.tuples()
 
     @classmethod
     def crossing(cls, low: datetime, high: datetime) -> list:
@@ -413,8 +414,41 @@ class InterviewMember(BaseModel):
         may pick it (it holds only active seats) and would otherwise filter all of them."""
         if isinstance(database.obj, SqliteDatabase):
             return []
+        # The bounds go as the columns store them, so a compiled query finds them (db.prepared).
         return [Expression(fn.tstzrange(cls.start_at, cls.end_at, "[)"), "&&",
-                           fn.tstzrange(low, high, "[)"))]
+                           fn.tstzrange(cls.start_at.to_value(low), cls.end_at.to_value(high),
+                                        "[)"))]
+
+
+OVERLAP_QUERIES: dict[tuple[int, bool], object] = {}  # overlapping_query compiled per shape
+OVERLAP_TIMES = tuple(datetime(1000, 1, 1, microsecond=n, tzinfo=UTC) for n in range(21, 24))
+OVERLAP_MARKER = -9_000_000_000_003_000  # minus n: the n-th interviewer's marker
+OVERLAP_COMPILED_UP_TO = 20  # interviewers at once (a panel); more are built each time
+
+
+def overlapping_rows(interviewer_ids: list[int], start_at: datetime, end_at: datetime,
+                     exclude_id: int | None = None) -> list[tuple[int, int]]:
+    """overlapping_query's (interviewer, interview) rows, its SQL compiled once per shape
+    (how many interviewers, whether an interview is left out): every booking asks."""
+    from db.prepared import Prepared  # it imports this module (the database proxy)
+
+    count, excluding = len(interviewer_ids), exclude_id is not None
+    if count > OVERLAP_COMPILED_UP_TO:
+        return list(InterviewMember.overlapping_query(interviewer_ids, start_at, end_at,
+                                                      exclude_id))
+    compiled = OVERLAP_QUERIES.get((count, excluding))
+    if compiled is None:
+        def build(*markers):
+            start, end, earliest = markers[count:count + 3]
+            return InterviewMember.overlapping_query(
+                list(markers[:count]), start, end, markers[count + 3] if excluding else None,
+                earliest)
+
+        compiled = OVERLAP_QUERIES[(count, excluding)] = Prepared(
+            build, *(OVERLAP_MARKER - n for n in range(count)), *OVERLAP_TIMES,
+            *((OVERLAP_MARKER - count,) if excluding else ()))
+    return compiled(*interviewer_ids, start_at, end_at, start_at - MAX_DURATION,
+                    *((exclude_id,) if excluding else ()))
 
 
 SEEN_VIA = InterviewMember.alias("seen_via")  # the caller's own member row (visible_to)

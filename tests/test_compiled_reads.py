@@ -75,3 +75,30 @@ def test_compiled_webhook_query_finds_what_the_built_one_finds(client, people, d
         want = list(outbox.hooks_seeing(interview_id))
         assert [(h.id, h.user.id) for h in got] == [(h.id, h.user.id) for h in want]
         assert len(got) == 3  # the coordinator's, and one on each side
+
+
+def test_compiled_overlap_query_finds_what_the_built_one_finds(client, people, db):
+    from db import models
+    from db.models import InterviewMember, overlapping_rows
+
+    crew = [make_user("interviewer") for _ in range(3)]
+    made = []
+    for n in range(10):  # interviews of one or two of them, some on panels, 40 minutes apart
+        start = BASE + timedelta(days=5, minutes=40 * n)
+        lead, *panel = [p.id for p in crew[n % 3:n % 3 + 1 + n % 2]]
+        made.append(book(client, people, iso(start), iso(start + timedelta(minutes=30)),
+                         interviewer_id=lead, interviewee_id=make_interviewee(people.driver).id,
+                         panel=[{"interviewer_id": i, "role": "panelist"} for i in panel])["id"])
+    models.OVERLAP_QUERIES.clear()
+    rng = random.Random(5)
+    found = 0
+    for _ in range(60):
+        ids = [p.id for p in rng.sample(crew, rng.randint(1, 3))]
+        start = BASE + timedelta(days=5, minutes=10 * rng.randrange(40))
+        end = start + timedelta(minutes=rng.choice([10, 30, 60]))
+        exclude = rng.choice([None, *made])
+        got = overlapping_rows(ids, start, end, exclude)
+        want = list(InterviewMember.overlapping_query(ids, start, end, exclude))
+        assert sorted(got) == sorted(want), (ids, start, end, exclude)
+        found += bool(got)
+    assert found >= 10
