@@ -33,6 +33,7 @@ from db.models import (
     database,
     satisfies,
 )
+from db.prepared import Prepared
 from db.slots import DAYS, RULES, Calendar, Rules, minutes_of
 
 MAX_TIME_OFF = timedelta(days=92)
@@ -267,6 +268,28 @@ def lock_interviewers(interviewer_ids: Sequence[int], strength: str = "FOR NO KE
          .order_by(User.id).for_update(strength))
 
 
+def schedules_query(interviewer_ids: list):
+    return Schedule.select().where(Schedule.interviewer.in_(interviewer_ids))
+
+
+SCHEDULE_QUERIES: dict[int, Prepared] = {}  # schedules_query compiled once per count
+SCHEDULE_MARKER = -9_000_000_000_004_000  # minus n: the n-th interviewer's marker
+SCHEDULES_COMPILED_UP_TO = 20  # a panel's interviewers; more are built each time
+
+
+def schedules_of(interviewer_ids: list[int]) -> list[Schedule]:
+    """The schedules of these interviewers (those who have one): every booking asks."""
+    count = len(interviewer_ids)
+    if count > SCHEDULES_COMPILED_UP_TO:
+        return list(schedules_query(interviewer_ids))
+    compiled = SCHEDULE_QUERIES.get(count)
+    if compiled is None:
+        compiled = SCHEDULE_QUERIES[count] = Prepared(
+            lambda *markers: schedules_query(list(markers)),
+            *(SCHEDULE_MARKER - n for n in range(count)))
+    return compiled(*interviewer_ids)
+
+
 def bookings_of(interviewer_ids: list[int], low: datetime, high: datetime,
                 exclude_id: int | None = None
                 ) -> dict[int, list[tuple[datetime, datetime, int, bool]]]:
@@ -315,8 +338,7 @@ def enforce(members: Sequence[tuple[int, bool]], start: datetime, end: datetime,
     rules (and no extra work on SQLite); each query reads every member at once."""
     ids = [interviewer_id for interviewer_id, _ in members]
     lock_interviewers(ids, "FOR KEY SHARE")
-    rows = {row.interviewer_id: row.rules()
-            for row in Schedule.select().where(Schedule.interviewer.in_(ids))}
+    rows = {row.interviewer_id: row.rules() for row in schedules_of(ids)}
     if not rows:
         return
     lock_interviewers(list(rows))  # rules that span bookings: one booking at a time

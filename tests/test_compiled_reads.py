@@ -102,3 +102,24 @@ def test_compiled_overlap_query_finds_what_the_built_one_finds(client, people, d
         assert sorted(got) == sorted(want), (ids, start, end, exclude)
         found += bool(got)
     assert found >= 10
+
+
+def test_compiled_schedule_query_finds_what_the_built_one_finds(client, people, db):
+    from db import schedules
+
+    crew = [make_user("interviewer") for _ in range(4)]
+    for person in crew[::2]:  # two with a schedule, two without
+        put = client.put(f"/api/v1/interviewers/{person.id}/schedule",
+                         headers=people.auth(people.coordinator), json={"schedule": {
+                             "time_zone": "Europe/London", "working_hours": None,
+                             "buffer_minutes": 5, "daily_limit": 3,
+                             "minimum_notice_minutes": 0}})
+        assert put.status_code == 200, put.text
+    schedules.SCHEDULE_QUERIES.clear()
+    rng = random.Random(3)
+    for _ in range(20):
+        ids = [p.id for p in rng.sample(crew, rng.randint(1, 4))]
+        got = [(row.interviewer_id, row.version) for row in schedules.schedules_of(ids)]
+        want = [(row.interviewer_id, row.version) for row in schedules.schedules_query(ids)]
+        assert sorted(got) == sorted(want) and set(dict(got)) <= {p.id for p in crew[::2]}
+    assert len(schedules.schedules_of([p.id for p in crew])) == 2
