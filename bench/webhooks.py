@@ -8,6 +8,12 @@ when `interviews deliver` runs on another machine), and reports the rates and th
 lag from the event's `occurred_at` (written in the change's transaction, just before its
 commit) to its receipt. `--postgresql URL` runs it on a fresh PostgreSQL database instead.
 Everything it starts, it stops. A benchmark, not a test: numbers depend on the machine.
+
+`--open-loop` instead measures at a fixed arrival rate (default: half the closed-loop
+saturation without webhooks, measured first; `--rate` sets it): creates are sent on a
+schedule whatever the answers (latency counted from each one's scheduled time), without
+webhooks and then with 2, and it reports create p50/p99 of both, the lag from commit to
+arrival, and the deliveries received once, twice or never (by event id and webhook).
 """
 from __future__ import annotations
 
@@ -18,6 +24,7 @@ import json
 import multiprocessing
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -69,6 +76,34 @@ async def drive(base: str, token: str, seconds: float, connections: int) -> dict
             "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)]}
 
 
+async def pace(base: str, token: str, rate: float, seconds: float) -> dict:
+    """Open loop: `rate` creates a second for `seconds`, each sent at its scheduled time
+    whether or not earlier ones were answered; latency from the scheduled time."""
+    done, errors, latencies = 0, 0, []
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30,
+                                 limits=httpx.Limits(max_connections=512)) as client:
+        async def one(scheduled: float) -> None:
+            nonlocal done, errors
+            response = await client.post("/api/v1/interviews", json=body())
+            latencies.append(time.monotonic() - scheduled)
+            if response.status_code == 200:
+                done += 1
+            else:
+                errors += 1
+
+        began, tasks = time.monotonic(), []
+        for n in range(int(rate * seconds)):
+            scheduled = began + n / rate
+            await asyncio.sleep(max(0.0, scheduled - time.monotonic()))
+            tasks.append(asyncio.create_task(one(scheduled)))
+        await asyncio.gather(*tasks)
+    latencies.sort()
+    return {"rate": rate, "ok": done, "errors": errors,
+            "p50_ms": round(1000 * latencies[len(latencies) // 2], 2),
+            "p99_ms": round(1000 * latencies[int(len(latencies) * 0.99)], 2)}
+
+
 def subscribe(base: str, token: str, url: str) -> None:
     response = httpx.post(base + "/api/v1/webhooks", json={"webhook": {"url": url}},
                           headers={"Authorization": f"Bearer {token}"})
@@ -84,9 +119,66 @@ def receive(port: int, log_path: str) -> None:
         seen = 0
         while True:
             time.sleep(0.05)
-            for _, raw, received_at in receiver.requests[seen:]:
-                log.write(f"{json.loads(raw)['occurred_at']} {received_at}\n")
+            for (_, raw, received_at), path in zip(receiver.requests[seen:],
+                                                   receiver.paths[seen:], strict=True):
+                event = json.loads(raw)
+                log.write(f"{event['occurred_at']} {received_at} {event['id']} {path}\n")
                 seen += 1
+
+
+def lags_of(received_log: Path) -> tuple[list[float], dict[tuple[str, str], int]]:
+    """Seconds from each event's occurred_at to its arrival, and arrivals per (event, hook)."""
+    lags, arrivals = [], {}
+    for line in received_log.read_text().splitlines():
+        occurred_at, received_at, event_id, path = line.split()
+        lags.append(float(received_at) - datetime.fromisoformat(occurred_at).timestamp())
+        arrivals[(event_id, path)] = arrivals.get((event_id, path), 0) + 1
+    return lags, arrivals
+
+
+def open_loop(env: dict, token: str, port: int, received_log: Path,
+              args: argparse.Namespace) -> dict:
+    deliverer = None
+    if args.deliver_elsewhere:
+        env = env | {"INTERVIEWS_WEBHOOK_DELIVERY": "0"}
+        deliverer = subprocess.Popen([sys.executable, "-m", "handlers.cli", "deliver"], env=env,
+                                     cwd=ROOT, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+    server = Server("product", env, args.workers)
+    try:
+        asyncio.run(drive(server.base, token, 1, args.connections))  # warm-up
+        saturation = asyncio.run(drive(server.base, token, args.seconds, args.connections))
+        rate = args.rate or round(saturation["rps"] / 2, 1)
+        without = asyncio.run(pace(server.base, token, rate, args.seconds))
+        for n in (1, 2):
+            subscribe(server.base, token, f"http://127.0.0.1:{port}/hook/{n}")
+        with_hooks = asyncio.run(pace(server.base, token, rate, args.seconds))
+        expected = 2 * with_hooks["ok"]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (not received_log.exists() or len(
+                received_log.read_text().splitlines()) < expected):
+            time.sleep(0.2)
+        time.sleep(1)  # a duplicate would come now, if any
+    finally:
+        server.stop()
+        if deliverer is not None:
+            deliverer.terminate()
+            deliverer.wait(timeout=30)
+    lags, arrivals = lags_of(received_log)
+    return {
+        "database": "postgresql" if args.postgresql else "sqlite", "workers": args.workers,
+        "delivery": "one `interviews deliver` process" if deliverer else "in every worker",
+        "seconds": args.seconds, "closed_loop_saturation_rps": round(saturation["rps"], 1),
+        "rate": rate, "create_without_webhooks": without, "create_with_2_webhooks": with_hooks,
+        "create_p50_increase_percent": round(
+            100 * (with_hooks["p50_ms"] / without["p50_ms"] - 1), 1),
+        "deliveries_expected": expected, "received_once": sum(
+            1 for n in arrivals.values() if n == 1),
+        "received_more_than_once": sum(1 for n in arrivals.values() if n > 1),
+        "never_received": expected - len(arrivals),
+        "lag_p50_ms": round(1000 * statistics.median(lags), 1) if lags else None,
+        "lag_p99_ms": round(1000 * percentile(lags, 0.99), 1) if lags else None,
+    }
 
 
 def fresh_postgresql(server: str) -> str:
@@ -110,6 +202,12 @@ def main() -> None:
                         default=float(os.environ.get("BENCH_SECONDS", "5")))
     parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", "2")))
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--open-loop", action="store_true",
+                        help="a fixed arrival rate (see the module's docstring)")
+    parser.add_argument("--rate", type=float, help="creates per second (with --open-loop)")
+    parser.add_argument("--deliver-elsewhere", action="store_true",
+                        help="with --open-loop: no delivery in the API's processes; one "
+                             "`interviews deliver` process beside them")
     parser.add_argument("--postgresql", metavar="URL", default=os.environ.get("BENCH_POSTGRESQL"),
                         help="a PostgreSQL server "
                              "(e.g. postgresql://postgres@127.0.0.1:5432/postgres): "
@@ -127,6 +225,10 @@ def main() -> None:
         interviews(env, "migrate")
         interviews(env, "people", "import", str(ROOT / "db" / "demo_people.json"))
         token = interviews(env, "token", "issue", "1015")
+        if args.open_loop:
+            print(json.dumps(open_loop(env, token, port, received_log, args), indent=2))
+            receiver.kill()
+            return
         server = Server("product", env, args.workers)
         base = server.base
         try:
@@ -151,11 +253,7 @@ def main() -> None:
             outbox_only = asyncio.run(drive(base, token, args.seconds, args.connections))
         finally:
             server.stop()
-        lags = []
-        for line in received_log.read_text().splitlines():
-            occurred_at, received_at = line.split()
-            sent = datetime.fromisoformat(occurred_at)
-            lags.append(float(received_at) - sent.timestamp())
+        lags, _ = lags_of(received_log)
     print(json.dumps({
         "database": "postgresql" if args.postgresql else "sqlite",
         "connections": args.connections, "workers": args.workers, "seconds": args.seconds,
