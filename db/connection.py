@@ -3,6 +3,7 @@ race-proof, row locks where the database has them, and migrations."""
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
@@ -95,7 +96,8 @@ def lock_keys(interviewer_ids: Sequence[int], interviewee_ids: Sequence[int], st
     """The advisory lock keys of these people's time [start, end): one per person and hour
     it touches (two overlapping spans share an hour), as signed 64-bit hashes, sorted. A
     collision of two keys only makes two bookings take turns."""
-    hours = range(int(start.timestamp()) // LOCK_SPAN, -(-int(end.timestamp()) // LOCK_SPAN))
+    hours = range(math.floor(start.timestamp() / LOCK_SPAN),
+                  math.ceil(end.timestamp() / LOCK_SPAN))
     people = [("interviewer", i) for i in interviewer_ids] + [("interviewee", i)
                                                                for i in interviewee_ids]
     keys = {int.from_bytes(hashlib.blake2b(f"{side}:{person}:{hour}".encode(),

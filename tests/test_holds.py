@@ -255,3 +255,6 @@ def test_people_are_locked_by_the_hours_their_time_touches():
     assert not set(later) & set(morning)  # back to back: no shared hour, no wait
     assert not set(lock_keys([8], [], at, at + timedelta(minutes=30))) & set(
         lock_keys([], [8], at, at + timedelta(minutes=30)))  # an interviewer is not a candidate
+    early = datetime(1901, 5, 1, 8, 59, 59, 500_000, tzinfo=UTC)  # before 1970, mid-second
+    assert set(lock_keys([7], [], early, early + timedelta(seconds=1))) & set(
+        lock_keys([7], [], early - timedelta(hours=1), early + timedelta(milliseconds=1)))
