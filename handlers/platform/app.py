@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import importlib
 import re
 from collections.abc import Callable
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
         # Sync handlers run in anyio's thread pool; the connection pool is sized to match.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         metrics.DB_CONNECTIONS_MAX.set(settings.threads + 8)
+        gc.freeze()  # what start-up built lives as long as the worker: no collection scans it
         async with delivering(settings):
             yield
         database.close_all()
