@@ -10,9 +10,10 @@ hold of a person is serialised with every other of that person in an overlapping
 """
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from peewee import (
     BigAutoField,
@@ -34,7 +35,7 @@ from db.models import (
     Interviewee,
     User,
 )
-from db.prepared import Prepared
+from db.prepared import Prepared, id_markers, time_markers
 
 MAX_SLOTS = 5
 ACTIVE, USED, RELEASED, EXPIRED = "active", "used", "released", "expired"
@@ -110,30 +111,27 @@ def seats_query(people: Sequence[tuple[str, int]], end: datetime, earliest: date
     return query.tuples()
 
 
-SEAT_QUERIES: dict[tuple, Prepared] = {}  # seats_query compiled once per shape
-PERSON_MARKER = -9_000_000_000_002_000  # minus n: the n-th person's marker
-SEAT_TIMES = tuple(datetime(1000, 1, 1, microsecond=n, tzinfo=UTC) for n in range(11, 15))
+@functools.cache
+def seats_compiled(sides: tuple[str, ...], excluding: bool) -> Prepared:
+    """seats_query compiled for people of these sides in order, with or without a hold
+    left out."""
+    count = len(sides)
+    ids = id_markers(count + 1)
+
+    def build(*markers):
+        return seats_query(list(zip(sides, markers[:count])), *markers[count:count + 4],
+                           markers[count + 4] if excluding else None)
+
+    return Prepared(build, *ids[:count], *time_markers(4), *(ids[count:] if excluding else ()))
 
 
 def seats_near(people: Sequence[tuple[str, int]], start: datetime, end: datetime, now: datetime,
                exclude_hold: int | None = None) -> list[tuple]:
-    """seats_query's rows; its SQL compiled once per shape (the sides in order, whether a
-    hold is left out), since every booking and hold asks."""
-    sides = tuple(side for side, _ in people)
-    shape = (sides, exclude_hold is not None)
-    compiled = SEAT_QUERIES.get(shape)
-    if compiled is None:
-        count = len(sides)
-
-        def build(*markers):
-            return seats_query(list(zip(sides, markers[:count])), *markers[count:count + 4],
-                               markers[count + 4] if shape[1] else None)
-
-        compiled = SEAT_QUERIES[shape] = Prepared(
-            build, *(PERSON_MARKER - n for n in range(count)), *SEAT_TIMES,
-            *((PERSON_MARKER - count,) if shape[1] else ()))
-    return compiled(*(person for _, person in people), end, start - MAX_DURATION, start, now,
-                    *((exclude_hold,) if shape[1] else ()))
+    """seats_query's rows, compiled once per shape, since every booking and hold asks."""
+    excluding = exclude_hold is not None
+    return seats_compiled(tuple(side for side, _ in people), excluding)(
+        *(person for _, person in people), end, start - MAX_DURATION, start, now,
+        *((exclude_hold,) if excluding else ()))
 
 
 def refuse_held(start: datetime, end: datetime, interviewer_ids: Sequence[int],
@@ -187,6 +185,13 @@ def release_hold(caller: User, hold_id: int) -> None:
             raise Conflict(f"hold {hold_id} was used for a booking; cancel that instead",
                            code="hold_used")
         settle(hold, RELEASED)
+
+
+def release_earlier(owner_id: int, request_id: int) -> None:
+    """Let go of the owner's active holds for this scheduling request (one at a time)."""
+    for earlier in Hold.select().where(Hold.owner == owner_id, Hold.status == ACTIVE,
+                                       Hold.scheduling_request_id == request_id):
+        settle(earlier, RELEASED)
 
 
 def settle(hold: Hold, status: str) -> None:

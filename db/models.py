@@ -420,35 +420,37 @@ class InterviewMember(BaseModel):
                                         "[)"))]
 
 
-OVERLAP_QUERIES: dict[tuple[int, bool], object] = {}  # overlapping_query compiled per shape
-OVERLAP_TIMES = tuple(datetime(1000, 1, 1, microsecond=n, tzinfo=UTC) for n in range(21, 24))
-OVERLAP_MARKER = -9_000_000_000_003_000  # minus n: the n-th interviewer's marker
 OVERLAP_COMPILED_UP_TO = 20  # interviewers at once (a panel); more are built each time
+
+
+@functools.cache
+def overlapping_compiled(count: int, excluding: bool):
+    """overlapping_query compiled for `count` interviewers, with or without an interview
+    left out (as overlap_query is compiled)."""
+    from db.prepared import Prepared, id_markers, time_markers  # db.prepared imports this
+
+    ids = id_markers(count + 1)
+
+    def build(*markers):
+        start, end, earliest = markers[count:count + 3]
+        return InterviewMember.overlapping_query(
+            list(markers[:count]), start, end, markers[count + 3] if excluding else None,
+            earliest)
+
+    return Prepared(build, *ids[:count], *time_markers(3), *(ids[count:] if excluding else ()))
 
 
 def overlapping_rows(interviewer_ids: list[int], start_at: datetime, end_at: datetime,
                      exclude_id: int | None = None) -> list[tuple[int, int]]:
-    """overlapping_query's (interviewer, interview) rows, its SQL compiled once per shape
-    (how many interviewers, whether an interview is left out): every booking asks."""
-    from db.prepared import Prepared  # it imports this module (the database proxy)
-
-    count, excluding = len(interviewer_ids), exclude_id is not None
-    if count > OVERLAP_COMPILED_UP_TO:
+    """overlapping_query's (interviewer, interview) rows, compiled once per shape: every
+    booking asks."""
+    if len(interviewer_ids) > OVERLAP_COMPILED_UP_TO:
         return list(InterviewMember.overlapping_query(interviewer_ids, start_at, end_at,
                                                       exclude_id))
-    compiled = OVERLAP_QUERIES.get((count, excluding))
-    if compiled is None:
-        def build(*markers):
-            start, end, earliest = markers[count:count + 3]
-            return InterviewMember.overlapping_query(
-                list(markers[:count]), start, end, markers[count + 3] if excluding else None,
-                earliest)
-
-        compiled = OVERLAP_QUERIES[(count, excluding)] = Prepared(
-            build, *(OVERLAP_MARKER - n for n in range(count)), *OVERLAP_TIMES,
-            *((OVERLAP_MARKER - count,) if excluding else ()))
-    return compiled(*interviewer_ids, start_at, end_at, start_at - MAX_DURATION,
-                    *((exclude_id,) if excluding else ()))
+    excluding = exclude_id is not None
+    return overlapping_compiled(len(interviewer_ids), excluding)(
+        *interviewer_ids, start_at, end_at, start_at - MAX_DURATION,
+        *((exclude_id,) if excluding else ()))
 
 
 SEEN_VIA = InterviewMember.alias("seen_via")  # the caller's own member row (visible_to)
@@ -473,24 +475,22 @@ def members_query(interview_ids: list):
 
 
 MEMBERS_COMPILED_UP_TO = 100  # a page of a list at most; a longer list (a feed) is built
-MEMBER_MARKER = -9_000_000_000_001_000  # minus n: the n-th id's marker
-_members_by_count: dict[int, object] = {}
+
+
+@functools.cache
+def members_compiled(count: int):
+    """members_query compiled for `count` ids: peewee would render the same text again for
+    every show, page and change (about 250 us each)."""
+    from db.prepared import Prepared, id_markers  # db.prepared imports this module
+
+    return Prepared(lambda *markers: members_query(list(markers)), *id_markers(count))
 
 
 def members_of(interview_ids: list[int]) -> list[InterviewMember]:
-    """members_query's rows, its SQL compiled once per number of ids (db.prepared: peewee
-    would render the same text again for every show, page and change, about 250 us each)."""
-    from db.prepared import Prepared  # it imports this module (the database proxy)
-
-    count = len(interview_ids)
-    if count > MEMBERS_COMPILED_UP_TO:
+    """members_query's rows, compiled once per number of ids."""
+    if len(interview_ids) > MEMBERS_COMPILED_UP_TO:
         return list(members_query(interview_ids))
-    compiled = _members_by_count.get(count)
-    if compiled is None:
-        compiled = _members_by_count[count] = Prepared(
-            lambda *markers: members_query(list(markers)),
-            *(MEMBER_MARKER - n for n in range(count)))
-    return compiled(*interview_ids)
+    return members_compiled(len(interview_ids))(*interview_ids)
 
 
 class Event(BaseModel):

@@ -13,6 +13,16 @@ ID_MARKER, OTHER_ID_MARKER = -9_000_000_000_000_001, -9_000_000_000_000_002
 TIME_MARKERS = tuple(datetime(1000, 1, 1, microsecond=n, tzinfo=UTC) for n in (1, 2, 3))
 
 
+def id_markers(count: int) -> tuple[int, ...]:
+    """`count` distinct integer markers for a compiled read's ids (none is ID_MARKER's)."""
+    return tuple(ID_MARKER - 1000 - n for n in range(count))
+
+
+def time_markers(count: int) -> tuple[datetime, ...]:
+    """`count` distinct timestamp markers (none is one of TIME_MARKERS)."""
+    return tuple(datetime(1000, 1, 1, microsecond=500 + n, tzinfo=UTC) for n in range(count))
+
+
 def as_param(value: object) -> object:
     """A value as a query parameter: datetimes as UTCDateTimeField stores them."""
     return UTCDateTimeField().db_value(value) if isinstance(value, datetime) else value

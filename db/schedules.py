@@ -33,7 +33,7 @@ from db.models import (
     database,
     satisfies,
 )
-from db.prepared import Prepared
+from db.prepared import Prepared, id_markers
 from db.slots import DAYS, RULES, Calendar, Rules, minutes_of
 
 MAX_TIME_OFF = timedelta(days=92)
@@ -272,22 +272,20 @@ def schedules_query(interviewer_ids: list):
     return Schedule.select().where(Schedule.interviewer.in_(interviewer_ids))
 
 
-SCHEDULE_QUERIES: dict[int, Prepared] = {}  # schedules_query compiled once per count
-SCHEDULE_MARKER = -9_000_000_000_004_000  # minus n: the n-th interviewer's marker
 SCHEDULES_COMPILED_UP_TO = 20  # a panel's interviewers; more are built each time
 
 
+@functools.cache
+def schedules_compiled(count: int) -> Prepared:
+    return Prepared(lambda *markers: schedules_query(list(markers)), *id_markers(count))
+
+
 def schedules_of(interviewer_ids: list[int]) -> list[Schedule]:
-    """The schedules of these interviewers (those who have one): every booking asks."""
-    count = len(interviewer_ids)
-    if count > SCHEDULES_COMPILED_UP_TO:
+    """The schedules of these interviewers (those who have one), compiled once per count:
+    every booking asks."""
+    if len(interviewer_ids) > SCHEDULES_COMPILED_UP_TO:
         return list(schedules_query(interviewer_ids))
-    compiled = SCHEDULE_QUERIES.get(count)
-    if compiled is None:
-        compiled = SCHEDULE_QUERIES[count] = Prepared(
-            lambda *markers: schedules_query(list(markers)),
-            *(SCHEDULE_MARKER - n for n in range(count)))
-    return compiled(*interviewer_ids)
+    return schedules_compiled(len(interviewer_ids))(*interviewer_ids)
 
 
 def bookings_of(interviewer_ids: list[int], low: datetime, high: datetime,

@@ -14,7 +14,17 @@ from db.connection import key_shared, lock_people, lockable, write_transaction
 from db.errors import Conflict, DomainError, Forbidden, Invalid, InvalidTransition, NotFound
 from db.fields import utcnow
 from db.history import entries_of, record
-from db.holds import MAX_SLOTS, Hold, Slot, claim, refuse_held, settle, shown_slots, write_seats
+from db.holds import (
+    MAX_SLOTS,
+    Hold,
+    Slot,
+    claim,
+    refuse_held,
+    release_earlier,
+    settle,
+    shown_slots,
+    write_seats,
+)
 from db.integrity import is_overlap_violation, is_transient
 from db.models import (
     ACTIVE,
@@ -240,6 +250,8 @@ def place_hold(caller: User, fields: dict, slots: list[Slot],
     checked: list = []
 
     def take() -> Hold:
+        if request_id is not None:  # one hold a request: the earlier goes if this one holds
+            release_earlier(caller.id, request_id)
         for n, (start_at, end_at, ids) in enumerate(slots):
             with naming(f"hold.slots[{n}]"):
                 require_interviewers([(i, "panelist") for i in ids])

@@ -25,7 +25,7 @@ from db.connection import lockable, write_transaction
 from db.errors import Conflict, Forbidden, Invalid, NotFound
 from db.fields import UTCDateTimeField, iso_utc, utcnow
 from db.history import record
-from db.holds import ACTIVE, RELEASED, Hold, Slot, owned, settle
+from db.holds import Hold, Slot, owned
 from db.loops import book_loop
 from db.models import BaseModel, Interview, Interviewee, Loop, User, check_location
 from db.scheduling import Via, book_interview, place_hold
@@ -175,8 +175,8 @@ def check_fits(found: SchedulingRequest, slots: list[Slot]) -> None:
 
 def hold_option(caller: User, fields: dict, slots: list[Slot]) -> Hold:
     """Hold an option of a request (`hold.scheduling_request_id`): its driver may. One at a
-    time: the caller's earlier active hold for this request is let go first, so a candidate
-    cannot keep several times from everyone else."""
+    time: place_hold lets the caller's earlier hold for this request go in the same
+    transaction, so a candidate cannot keep several times from everyone else."""
     request_id = fields["scheduling_request_id"]
     try:
         found = visible_request(caller, request_id)
@@ -188,10 +188,6 @@ def hold_option(caller: User, fields: dict, slots: list[Slot]) -> Hold:
         raise Invalid("hold.interviewee_id", f"scheduling request {request_id} is for "
                       f"interviewee {found.interviewee_id}")
     check_fits(found, slots)
-    with write_transaction():
-        for earlier in Hold.select().where(Hold.owner == caller.id, Hold.status == ACTIVE,
-                                           Hold.scheduling_request_id == found.id):
-            settle(earlier, RELEASED)
     return place_hold(authority(found, caller), fields, slots, request_id=found.id)
 
 

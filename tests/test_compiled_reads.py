@@ -31,7 +31,7 @@ def test_compiled_seat_query_finds_what_the_built_one_finds(client, people, db):
         if held.status_code == 201:
             made.append(held.json()["hold"]["id"])
     assert len(made) >= 4
-    holds.SEAT_QUERIES.clear()
+    holds.seats_compiled.cache_clear()
     found = 0
     for _ in range(60):
         people_asked = [(INTERVIEWER_SIDE, p.id) for p in rng.sample(interviewers,
@@ -89,7 +89,7 @@ def test_compiled_overlap_query_finds_what_the_built_one_finds(client, people, d
         made.append(book(client, people, iso(start), iso(start + timedelta(minutes=30)),
                          interviewer_id=lead, interviewee_id=make_interviewee(people.driver).id,
                          panel=[{"interviewer_id": i, "role": "panelist"} for i in panel])["id"])
-    models.OVERLAP_QUERIES.clear()
+    models.overlapping_compiled.cache_clear()
     rng = random.Random(5)
     found = 0
     for _ in range(60):
@@ -115,7 +115,7 @@ def test_compiled_schedule_query_finds_what_the_built_one_finds(client, people, 
                              "buffer_minutes": 5, "daily_limit": 3,
                              "minimum_notice_minutes": 0}})
         assert put.status_code == 200, put.text
-    schedules.SCHEDULE_QUERIES.clear()
+    schedules.schedules_compiled.cache_clear()
     rng = random.Random(3)
     for _ in range(20):
         ids = [p.id for p in rng.sample(crew, rng.randint(1, 4))]

@@ -338,6 +338,14 @@ def test_a_new_hold_lets_the_candidates_earlier_one_go(client, crew: Panel):
     assert first["start_at"] in [o["start_at"] for o in offered]  # free for others again
     stale = book_option(client, crew, request["id"], first["start_at"], earlier["id"])
     assert stale.status_code == 409 and stale.json()["code"] == "hold_expired"
+    kept = later.json()["hold"]
+    third = next(o for o in offered if o["start_at"] >= second["end_at"])
+    taken(client, crew, crew.pool[0], datetime.fromisoformat(third["start_at"]))
+    taken(client, crew, crew.pool[1], datetime.fromisoformat(third["start_at"]))
+    refused = hold_option(client, crew, request, third)
+    assert refused.status_code == 409, refused.text
+    still = client.get(f"/api/v1/holds/{kept['id']}", headers=crew.auth(crew.driver))
+    assert still.json()["hold"]["status"] == "active"  # a refused hold lets nothing go
 
 
 def test_a_hold_of_another_request_does_not_book_this_one(client, crew: Panel):
