@@ -49,59 +49,59 @@ def body() -> dict:
                           "end_at": (start + timedelta(minutes=30)).isoformat()}}
 
 
+class Tally:
+    """Creates answered: how many 200s, how many not, and each one's latency."""
+
+    def __init__(self) -> None:
+        self.done, self.errors, self.latencies = 0, 0, []
+
+    async def create(self, client: httpx.AsyncClient, since: float) -> None:
+        """POST one interview; its latency counted from `since`."""
+        response = await client.post("/api/v1/interviews", json=body())
+        self.latencies.append(time.monotonic() - since)
+        if response.status_code == 200:
+            self.done += 1
+        else:
+            self.errors += 1
+
+    def percentile_ms(self, share: float) -> float:
+        return 1000 * percentile(self.latencies, share)
+
+
 async def drive(base: str, token: str, seconds: float, connections: int) -> dict:
     """Create interviews from `connections` concurrent clients for `seconds`."""
-    done, errors, latencies = 0, 0, []
+    tally = Tally()
     deadline = time.monotonic() + seconds
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=10,
                                  limits=httpx.Limits(max_connections=connections)) as client:
         async def one_client() -> None:
-            nonlocal done, errors
             while time.monotonic() < deadline:
-                began = time.monotonic()
-                response = await client.post("/api/v1/interviews", json=body())
-                latencies.append(time.monotonic() - began)
-                if response.status_code == 200:
-                    done += 1
-                else:
-                    errors += 1
+                await tally.create(client, time.monotonic())
 
         began = time.monotonic()
         await asyncio.gather(*(one_client() for _ in range(connections)))
         elapsed = time.monotonic() - began
-    latencies.sort()
-    return {"rps": done / elapsed, "ok": done, "errors": errors,
-            "p50_ms": 1000 * latencies[len(latencies) // 2],
-            "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)]}
+    return {"rps": tally.done / elapsed, "ok": tally.done, "errors": tally.errors,
+            "p50_ms": tally.percentile_ms(0.5), "p99_ms": tally.percentile_ms(0.99)}
 
 
 async def pace(base: str, token: str, rate: float, seconds: float) -> dict:
     """Open loop: `rate` creates a second for `seconds`, each sent at its scheduled time
     whether or not earlier ones were answered; latency from the scheduled time."""
-    done, errors, latencies = 0, 0, []
+    tally = Tally()
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30,
                                  limits=httpx.Limits(max_connections=512)) as client:
-        async def one(scheduled: float) -> None:
-            nonlocal done, errors
-            response = await client.post("/api/v1/interviews", json=body())
-            latencies.append(time.monotonic() - scheduled)
-            if response.status_code == 200:
-                done += 1
-            else:
-                errors += 1
-
         began, tasks = time.monotonic(), []
         for n in range(int(rate * seconds)):
             scheduled = began + n / rate
             await asyncio.sleep(max(0.0, scheduled - time.monotonic()))
-            tasks.append(asyncio.create_task(one(scheduled)))
+            tasks.append(asyncio.create_task(tally.create(client, scheduled)))
         await asyncio.gather(*tasks)
-    latencies.sort()
-    return {"rate": rate, "ok": done, "errors": errors,
-            "p50_ms": round(1000 * latencies[len(latencies) // 2], 2),
-            "p99_ms": round(1000 * latencies[int(len(latencies) * 0.99)], 2)}
+    return {"rate": rate, "ok": tally.done, "errors": tally.errors,
+            "p50_ms": round(tally.percentile_ms(0.5), 2),
+            "p99_ms": round(tally.percentile_ms(0.99), 2)}
 
 
 def subscribe(base: str, token: str, url: str) -> None:
