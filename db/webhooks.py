@@ -24,6 +24,14 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
+def live_secrets(secret: str, previous: str | None, previous_until: datetime | None,
+                 now: datetime) -> list[str]:
+    """The current secret, and the one it replaced while the overlap lasts."""
+    if previous and previous_until and now < previous_until:
+        return [secret, previous]
+    return [secret]
+
+
 class Webhook(BaseModel):
     id = BigAutoField()
     user = ForeignKeyField(User, column_name="user_id", lazy_load=False)
@@ -46,10 +54,7 @@ class Webhook(BaseModel):
         return not wanted or event_type in wanted
 
     def signing_secrets(self, now: datetime) -> list[str]:
-        """The current secret, and the one it replaced while the overlap lasts."""
-        if self.previous_secret and self.previous_secret_until and now < self.previous_secret_until:
-            return [self.secret, self.previous_secret]
-        return [self.secret]
+        return live_secrets(self.secret, self.previous_secret, self.previous_secret_until, now)
 
 
 class Delivery(BaseModel):

@@ -12,6 +12,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
+import aiohttp
 import httpx
 import pytest
 import standardwebhooks
@@ -96,7 +97,7 @@ def test_down_then_500_then_recovered_every_event_arrives(client, people, clock)
     deliver(clock)  # attempt 1: nobody listens
     assert [(r.attempts, r.status, r.last_status_code)
             for r in rows(hook["id"])] == [(1, "pending", None)] * 3
-    assert all("ConnectError" in r.last_error for r in rows(hook["id"]))
+    assert all("Cannot connect to host 127.0.0.1" in r.last_error for r in rows(hook["id"]))
     with receiver:
         clock.advance(0.5)
         deliver(clock)  # not due yet (1 s ± 10 %)
@@ -217,17 +218,26 @@ def test_a_lease_keeps_others_off_until_it_runs_out(client, people, clock):
     assert {r.webhook_id for r in rows(hook["id"])} == {hook["id"]}
 
 
+def send(sender: HttpSender, *requests: tuple[str, dict, bytes]) -> list:
+    """Each request sent in turn by `sender` in one event loop; then its connections closed."""
+    async def run() -> list:
+        try:
+            return [await sender(*request) for request in requests]
+        finally:
+            await sender.aclose()
+    return asyncio.run(run())
+
+
 def test_a_slow_receiver_times_out(clock):
     with Receiver(delay=2) as receiver:
-        sender = HttpSender(allow_private=True, timeout=0.3)
-        outcome = asyncio.run(sender(receiver.url, {}, b"{}"))
+        [outcome] = send(HttpSender(allow_private=True, timeout=0.3), (receiver.url, {}, b"{}"))
     assert outcome.status_code is None and "timeout" in outcome.error
 
 
 def test_at_most_a_few_kib_of_an_answer_is_read(clock):
     big = b"x" * (64 * 1024 * 1024)
     with Receiver(answer=lambda n: (200, {}, big)) as receiver:
-        outcome = asyncio.run(HttpSender(allow_private=True)(receiver.url, {}, b"{}"))
+        [outcome] = send(HttpSender(allow_private=True), (receiver.url, {}, b"{}"))
     assert outcome.ok
 
 
@@ -240,29 +250,47 @@ def resolver_to(*addresses: str):
 def test_production_refuses_a_name_resolving_to_loopback_at_delivery(clock):
     with Receiver() as receiver:
         sender = HttpSender(allow_private=False, resolver=resolver_to("127.0.0.1"))
-        outcome = asyncio.run(sender(f"https://receiver.test:{receiver.port}/hook", {}, b"{}"))
-        plain = asyncio.run(sender(receiver.url, {}, b"{}"))
+        outcome, plain = send(sender, (f"https://receiver.test:{receiver.port}/hook", {}, b"{}"),
+                              (receiver.url, {}, b"{}"))
     assert outcome.status_code is None and "127.0.0.1" in outcome.error
     assert plain.status_code is None and "https" in plain.error
     assert receiver.requests == []
 
 
 def test_production_connects_to_the_checked_address_with_the_name_kept():
-    seen: list[httpx.Request] = []
+    sender = HttpSender(allow_private=False, resolver=resolver_to("93.184.216.34"))
+    target, headers, server_hostname = asyncio.run(
+        sender.route("https://hooks.example.com:8443/in?x=1", {"webhook-id": "evt_1"}))
+    assert target == "https://93.184.216.34:8443/in?x=1"
+    assert headers == {"webhook-id": "evt_1", "host": "hooks.example.com:8443"}
+    assert server_hostname == "hooks.example.com"  # SNI and the certificate's name
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(204, stream=httpx.ByteStream(b""))
 
-    client = httpx.AsyncClient(transport=httpx.MockTransport(handler), follow_redirects=False)
-    sender = HttpSender(allow_private=False, resolver=resolver_to("93.184.216.34"), client=client)
-    outcome = asyncio.run(sender("https://hooks.example.com:8443/in?x=1",
-                                 {"webhook-id": "evt_1"}, b"{}"))
-    assert outcome.ok
-    [request] = seen
-    assert str(request.url) == "https://93.184.216.34:8443/in?x=1"
-    assert request.headers["host"] == "hooks.example.com:8443"
-    assert request.extensions["sni_hostname"] == "hooks.example.com"
+def test_the_sender_hands_aiohttp_the_checked_address_and_the_host():
+    """What goes to the HTTP client, seen through aiohttp's tracing, which stops the request
+    before any connection (nothing leaves the machine)."""
+    seen: list = []
+
+    class Stop(Exception):
+        pass
+
+    async def on_request_start(session, context, params) -> None:
+        seen.append((str(params.url), params.headers.get("host")))
+        raise Stop
+
+    async def run():
+        trace = aiohttp.TraceConfig()
+        trace.on_request_start.append(on_request_start)
+        sender = HttpSender(allow_private=False, resolver=resolver_to("93.184.216.34"),
+                            session=aiohttp.ClientSession(trace_configs=[trace]))
+        try:
+            with pytest.raises(Stop):
+                await sender("https://hooks.example.com:8443/in?x=1", {"webhook-id": "e"}, b"{}")
+        finally:
+            await sender.aclose()
+
+    asyncio.run(run())
+    assert seen == [("https://93.184.216.34:8443/in?x=1", "hooks.example.com:8443")]
 
 
 def test_retry_delays_follow_the_schedule_with_jitter():

@@ -16,9 +16,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from urllib.parse import urlunsplit
 
+import aiohttp
 import anyio
 import anyio.to_thread
-import httpx
 from standardwebhooks import Webhook as Signer
 
 from db import outbox
@@ -55,54 +55,61 @@ def signed_headers(claimed: Claimed, now: datetime) -> dict[str, str]:
 
 
 class HttpSender:
-    """POST with httpx: no redirects followed, no proxies, at most READ_CAP bytes read.
+    """POST with aiohttp: one pooled HTTP/1.1 client, no redirects followed, no proxies, at
+    most READ_CAP bytes of an answer read.
 
     Unless private addresses are allowed, the host is resolved here, every address is
     checked, and the connection goes to the checked address (with the original Host header
-    and TLS server name), so what was checked is what is connected to.
+    and TLS server name), so what was checked is what is connected to. The session is made
+    on first use, in the event loop that sends; `aclose` ends it.
     """
 
     def __init__(self, allow_private: bool, resolver: ssrf.Resolver = ssrf.system_resolver,
-                 client: httpx.AsyncClient | None = None, timeout: float = TIMEOUT) -> None:
+                 session: aiohttp.ClientSession | None = None, timeout: float = TIMEOUT) -> None:
         self.allow_private, self.resolver, self.timeout = allow_private, resolver, timeout
-        self.client = client or httpx.AsyncClient(
-            follow_redirects=False, trust_env=False, timeout=timeout,
-            limits=httpx.Limits(max_connections=32, max_keepalive_connections=8))
+        self.session = session
 
     async def __call__(self, url: str, headers: dict[str, str], body: bytes) -> Outcome:
         try:
-            target, headers, extensions = await self.route(url, headers)
+            target, headers, server_hostname = await self.route(url, headers)
         except ssrf.UnsafeUrl as refused:
             return Outcome(error=f"refused: {refused.detail}")
+        if self.session is None:
+            self.session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=32, limit_per_host=8),
+                timeout=aiohttp.ClientTimeout(total=self.timeout), trust_env=False,
+                auto_decompress=False, skip_auto_headers=("Accept-Encoding", "User-Agent"))
         try:
-            with anyio.fail_after(self.timeout):
-                async with self.client.stream("POST", target, content=body, headers=headers,
-                                              extensions=extensions) as response:
-                    read = 0
-                    async for chunk in response.aiter_raw():
-                        read += len(chunk)
-                        if read >= READ_CAP:
-                            break
-                    if not 100 <= response.status_code <= 599:
-                        return Outcome(error=f"not an HTTP status: {response.status_code}")
-                    return Outcome(status_code=response.status_code)
+            async with self.session.post(target, data=body, headers=headers,
+                                         allow_redirects=False,
+                                         server_hostname=server_hostname) as response:
+                await response.content.read(READ_CAP)
+                if not 100 <= response.status <= 599:
+                    return Outcome(error=f"not an HTTP status: {response.status}")
+                return Outcome(status_code=response.status)
         except TimeoutError:
             return Outcome(error=f"timeout after {self.timeout:g} s")
-        except httpx.HTTPError as error:
+        except aiohttp.ClientError as error:
             return Outcome(error=f"{type(error).__name__}: {error}"[:500])
 
-    async def route(self, url: str, headers: dict[str, str]) -> tuple[str, dict[str, str], dict]:
-        """Where to connect: the URL itself, or the checked address with Host and SNI kept."""
+    async def aclose(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+            self.session = None
+
+    async def route(self, url: str, headers: dict[str, str]
+                    ) -> tuple[str, dict[str, str], str | None]:
+        """Where to connect, with which headers and TLS server name: the URL itself, or the
+        checked address with the Host header and the server name kept."""
         parts = ssrf.parse(url, self.allow_private)
         if self.allow_private:
-            return url, headers, {}
+            return url, headers, None
         address = (await ssrf.public_addresses(parts, self.resolver))[0]
         netloc = f"[{address}]" if address.version == 6 else str(address)
         if parts.port:
             netloc += f":{parts.port}"
         host = parts.netloc.rsplit("@", 1)[-1]
-        return (urlunsplit(parts._replace(netloc=netloc)), {**headers, "host": host},
-                {"sni_hostname": parts.hostname})
+        return urlunsplit(parts._replace(netloc=netloc)), {**headers, "host": host}, parts.hostname
 
 
 class Deliverer:
@@ -183,6 +190,9 @@ class Deliverer:
             if self.in_flight:
                 await asyncio.wait(self.in_flight, timeout=TIMEOUT + 5)
             await self.settle(0)
+            close = getattr(self.sender, "aclose", None)  # an HttpSender's pooled connections
+            if close is not None:
+                await close()
 
     def finished(self, task: asyncio.Task) -> None:
         self.in_flight.discard(task)
