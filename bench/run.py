@@ -9,6 +9,10 @@ Three parts, each on SQLite and on PostgreSQL (`BACKENDS`):
    SQL), the p50 of every request shape in SHAPES at one connection, one worker; then the
    growth table (largest size ÷ smallest).
 3. Create throughput at 16 connections with 1, 2 and 4 workers.
+4. Webhooks (bench/webhooks.py): creates at half their saturation rate without and with 2
+   webhooks (open loop: create p50 and p99, the lag from commit to arrival, deliveries
+   received once, twice or never), then at saturation (closed loop: the throughput cost and
+   every delivery arriving after the burst).
 SQLite files are WAL with synchronous=FULL; PostgreSQL databases are created and dropped on
 `BENCH_PG_URL`. Everything it starts, it stops.
 """
@@ -289,7 +293,7 @@ def main() -> None:
     parser.add_argument("--backends", default=env("BACKENDS", "sqlite,postgresql"))
     parser.add_argument("--pg-url", default=env("BENCH_PG_URL",
                                                 "postgresql://postgres@127.0.0.1:5432/postgres"))
-    parser.add_argument("--parts", default=env("BENCH_PARTS", "ratios,growth,sweep"))
+    parser.add_argument("--parts", default=env("BENCH_PARTS", "ratios,growth,sweep,webhooks"))
     parser.add_argument("--out", default=str(ROOT / "bench" / "out" / "latest.md"))
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -302,7 +306,7 @@ def main() -> None:
     args.sweep = [int(w) for w in args.sweep.split(",") if w]
     parts = args.parts.split(",")
     workdir = Path(tempfile.mkdtemp(prefix="interviews-bench-"))
-    rows, tables, sweeps = [], {}, {}
+    rows, tables, sweeps, hooks = [], {}, {}, {}
     try:
         for kind in args.backends.split(","):
             backend = Backend(kind, workdir, args.pg_url)
@@ -313,14 +317,59 @@ def main() -> None:
                     tables[kind] = growth(backend, args)
                 if "sweep" in parts and args.sweep:
                     sweeps[kind] = workers_sweep(backend, args)
+                if "webhooks" in parts:
+                    hooks[kind] = webhooks(backend, args)
             finally:
                 backend.drop_all()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    report = render(rows, tables, sweeps, args)
+    report = render(rows, tables, sweeps, args) + render_webhooks(hooks)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(report)
     print("\n" + report)
+
+
+def webhooks(backend: Backend, args: argparse.Namespace) -> dict:
+    """bench/webhooks.py, open loop then closed loop, on this kind of database (its JSON)."""
+    command = [sys.executable, str(ROOT / "bench" / "webhooks.py"), "--workers",
+               str(args.workers), "--seconds", str(max(args.seconds, 8))]
+    if backend.kind == "postgresql":
+        command += ["--postgresql", args.pg_url]
+    results = {}
+    for mode, extra in (("open", ["--open-loop"]), ("closed", [])):
+        out = subprocess.run(command + extra, capture_output=True, text=True, check=True).stdout
+        results[mode] = json.loads(out[out.index("{"):])
+    return results
+
+
+def render_webhooks(hooks: dict) -> str:
+    """Issue 19's webhook targets, each figure with its verdict."""
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "MISSED"
+
+    lines = []
+    for backend, result in hooks.items():
+        o, c = result["open"], result["closed"]
+        plain, hooked = o["create_without_webhooks"], o["create_with_2_webhooks"]
+        increase, lag, cost = (o["create_p50_increase_percent"], o["lag_p99_ms"],
+                               c["throughput_cost_percent"])
+        lines += [
+            (f"Webhooks on {backend}, {o['workers']} workers, 2 webhooks per create, receiver "
+             "on loopback:"),
+            (f"- open loop at {o['rate']}/s (half of {o['closed_loop_saturation_rps']}/s): "
+             f"create p50 {plain['p50_ms']} -> {hooked['p50_ms']} ms ({increase:+.1f}%, "
+             f"<= +10%: {verdict(increase <= 10)}), p99 {plain['p99_ms']} -> "
+             f"{hooked['p99_ms']} ms; lag p50 {o['lag_p50_ms']} ms, p99 {lag} ms (< 1000: "
+             f"{verdict(lag is not None and lag < 1000)}); received once "
+             f"{o['received_once']} of {o['deliveries_expected']}, more than once "
+             f"{o['received_more_than_once']}, never {o['never_received']}"),
+            (f"- closed loop at saturation, 16 connections: "
+             f"{c['create_without_webhooks']['rps']:.0f} -> "
+             f"{c['create_with_2_webhooks']['rps']:.0f} creates/s (cost {cost}%, < 10%: "
+             f"{verdict(cost < 10)}); delivered after the burst {c['deliveries_received']} of "
+             f"{c['deliveries_expected']}, lag p99 {c['lag_p99_ms']} ms"),
+            ""]
+    return "\n".join(lines)
 
 
 def ms(us: float) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from db.models import SEEN_VIA, Interview, InterviewMember, User, attach_members
+from db.models import SEEN_VIA, WITH_PEOPLE, Interview, InterviewMember, User, attach_members
 from db.prepared import Prepared
 
 INSTANT_FILTERS = ("start_from", "start_to", "updated_since")
@@ -56,7 +56,7 @@ def page_query(role: str, keyset: bool, filters: dict) -> Prepared:
     after = (next(times), next(ints)) if keyset else None
     markers.extend([*(after or ()), next(ints)])
     return Prepared(lambda *m: interviews_query(User(id=m[0], role=role), marked, after)
-                    .limit(m[-1]), *markers)
+                    .limit(m[-1]), *markers, links=WITH_PEOPLE)
 
 
 LISTED = InterviewMember.alias("listed")  # the member row an `interviewer_id` filter names

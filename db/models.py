@@ -140,6 +140,11 @@ class Loop(BaseModel):
     created_at = UTCDateTimeField(default=utcnow)
 
 
+# Where `Interview.with_people`'s joined models hang, for compiled reads (db.prepared.Rows):
+# its sources in select order are the interview, the interviewer, the interviewee, the driver.
+WITH_PEOPLE = ((1, "interviewer", 0), (2, "interviewee", 0), (3, "driver", 2))
+
+
 class Interview(BaseModel):
     id = BigAutoField()
     kind = CharField(max_length=20)
@@ -483,7 +488,8 @@ def members_compiled(count: int):
     every show, page and change (about 250 us each)."""
     from db.prepared import Prepared, id_markers  # db.prepared imports this module
 
-    return Prepared(lambda *markers: members_query(list(markers)), *id_markers(count))
+    return Prepared(lambda *markers: members_query(list(markers)), *id_markers(count),
+                    links=((1, "interviewer", 0),))
 
 
 def members_of(interview_ids: list[int]) -> list[InterviewMember]:

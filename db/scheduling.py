@@ -32,6 +32,7 @@ from db.models import (
     INTERVIEWEE_SIDE,
     MAX_DURATION,
     ROLES,
+    WITH_PEOPLE,
     Event,
     Interview,
     Interviewee,
@@ -285,7 +286,7 @@ VISIBLE_BY_ID = {
     role: Prepared(
         lambda user_id, interview_id, role=role: Interview.visible_to(User(id=user_id, role=role))
         .where(Interview.id == interview_id),
-        ID_MARKER, OTHER_ID_MARKER)
+        ID_MARKER, OTHER_ID_MARKER, links=WITH_PEOPLE)
     for role in ROLES
 }
 

@@ -123,3 +123,67 @@ def test_compiled_schedule_query_finds_what_the_built_one_finds(client, people, 
         want = [(row.interviewer_id, row.version) for row in schedules.schedules_query(ids)]
         assert sorted(got) == sorted(want) and set(dict(got)) <= {p.id for p in crew[::2]}
     assert len(schedules.schedules_of([p.id for p in crew])) == 2
+
+
+def built(model) -> tuple:
+    """A model as data: its class, its field values, and the models joined onto it."""
+    rel = getattr(model, "__rel__", {})
+    return (type(model).__name__, sorted(model.__data__.items(), key=lambda kv: kv[0]),
+            sorted(model._dirty), {name: built(joined) for name, joined in sorted(rel.items())})
+
+
+def peewee_built(prepared, *values) -> list:
+    """The same compiled read with its rows built by peewee's own cursor wrapper."""
+    from db.prepared import Prepared
+
+    return Prepared(prepared.build, *prepared.markers)(*values)
+
+
+def test_rows_build_the_models_peewee_builds(client, people, db):
+    """Every read whose rows db.prepared.Rows builds (the caller, one interview, a page,
+    the members) gives models equal to peewee's: fields, conversions, joins, nothing dirty."""
+    from db import listing
+    from db.models import members_compiled
+    from handlers.platform.auth import CALLER
+
+    made = [book(client, people, iso(BASE + timedelta(hours=n)),
+                 iso(BASE + timedelta(hours=n, minutes=30)),
+                 panel=[{"interviewer_id": people.other_interviewer.id, "role": "panelist"}]
+                 if n % 2 else [])["id"] for n in range(4)]
+    edited = client.post(f"/api/v1/interviews/{made[0]}/amendment",
+                         headers=people.auth(people.driver), json={"amendment": {
+                             "start_at": iso(BASE + timedelta(days=1)),
+                             "end_at": iso(BASE + timedelta(days=1, minutes=30))}})
+    assert edited.status_code == 200, edited.text  # amend_* and amended_by set on one row
+    checked = 0
+    for who in (people.coordinator, people.interviewer, people.other_interviewer, people.driver):
+        for interview_id in made:
+            prepared = scheduling.VISIBLE_BY_ID[who.role]
+            got = prepared(who.id, interview_id)
+            assert [built(r) for r in got] == [built(r) for r in peewee_built(
+                prepared, who.id, interview_id)]
+            checked += len(got)
+        for filters in ({}, {"status": ["pending"]}, {"interviewer_id": people.interviewer.id}):
+            listing.page_of_interviews(who, filters, None, 25)  # compiles this shape
+            shape = next(s for s, p in listing.PAGE_QUERIES.items() if s[0] == who.role
+                         and [k for k, _ in s[2:]] == sorted(filters))
+            values = [who.id, *(filters.get("status") or ()),
+                      *(v for k, v in sorted(filters.items()) if k != "status"), 26]
+            assert [built(r) for r in listing.PAGE_QUERIES[shape](*values)] == [
+                built(r) for r in peewee_built(listing.PAGE_QUERIES[shape], *values)]
+        assert [built(u) for u in CALLER(who.id, "no-such-jti")] == [
+            built(u) for u in peewee_built(CALLER, who.id, "no-such-jti")]
+    assert checked >= 8
+    members = members_compiled(len(made))
+    assert [built(m) for m in members(*made)] == [built(m) for m in peewee_built(members, *made)]
+    assert len(members(*made)) == 6  # the lead of each, and two panelists
+
+
+def test_rows_refuse_a_link_the_query_does_not_have():
+    import pytest
+
+    from db.models import Interview
+    from db.prepared import Rows
+
+    with pytest.raises(ValueError, match="interviewee of Interview"):
+        Rows(Interview.with_people(), ((1, "interviewee", 0),))  # the second source is a User

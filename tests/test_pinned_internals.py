@@ -1,7 +1,9 @@
 """Private names of uvicorn and peewee that our code leans on, pinned: pyproject.toml gives the
 versions they were checked against, and these tests say what changed when an upgrade breaks
 them (handlers/platform/server.py subclasses uvicorn's HttpToolsProtocol; db.prepared.Prepared calls
-peewee's `query._get_cursor_wrapper`). Also: the protocol and the app factory share the
+peewee's `query._get_cursor_wrapper`, and db.prepared.Rows fills a model's `__data__`, `_dirty`
+and `__rel__` as peewee's cursor wrapper does: tests/test_compiled_reads.py compares the two).
+Also: the protocol and the app factory share the
 settings the process read once."""
 from __future__ import annotations
 

@@ -115,7 +115,7 @@ CALLER = Prepared(
     lambda user_id, jti: User.select().where(
         (User.id == user_id)
         & ~fn.EXISTS(RevokedToken.select(RevokedToken.jti).where(RevokedToken.jti == jti))),
-    ID_MARKER, "\x00jti-marker",
+    ID_MARKER, "\x00jti-marker", links=(),
 )
 
 
