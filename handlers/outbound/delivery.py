@@ -26,6 +26,7 @@ from db.outbox import Claimed, Outcome
 from handlers.outbound import ssrf
 
 TIMEOUT = 10.0  # seconds for a whole attempt: connect, send, answer
+BATCH_SECONDS = 0.02  # how long a woken worker waits for more to record and claim at once
 READ_CAP = 4096  # bytes of an answer read at most; the status is what counts
 USER_AGENT = "interviews-webhooks/1"
 log = logging.getLogger("interviews.delivery")
@@ -116,10 +117,12 @@ class Deliverer:
     """Claims, sends and records deliveries until stopped."""
 
     def __init__(self, schedule: Sequence[float], sender: Sender, *, concurrency: int = 8,
-                 poll_seconds: float = 0.25, clock: Callable[[], datetime] = utc_now,
+                 poll_seconds: float = 0.25, batch_seconds: float = BATCH_SECONDS,
+                 clock: Callable[[], datetime] = utc_now,
                  rand: Callable[[], float] = random.random) -> None:
         self.schedule, self.sender, self.concurrency = tuple(schedule), sender, concurrency
-        self.poll_seconds, self.clock, self.rand = poll_seconds, clock, rand
+        self.poll_seconds, self.batch_seconds = poll_seconds, batch_seconds
+        self.clock, self.rand = clock, rand
         self.limiter = anyio.CapacityLimiter(2)  # database threads of its own, not the API's
         self.woken: asyncio.Event | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -186,6 +189,11 @@ class Deliverer:
                 if len(claimed) < free or free <= 0:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self.woken.wait(), self.poll_seconds)
+                if self.woken.is_set() and not stop.is_set():
+                    # Woken by a finished attempt or a new delivery: let a batch gather, so
+                    # that one write transaction records and claims many (SQLite's one
+                    # writer is the API's too).
+                    await asyncio.sleep(self.batch_seconds)
         finally:
             if self.in_flight:
                 await asyncio.wait(self.in_flight, timeout=TIMEOUT + 5)
