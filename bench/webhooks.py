@@ -13,8 +13,9 @@ Everything it starts, it stops. A benchmark, not a test: numbers depend on the m
 saturation without webhooks, measured first; `--rate` sets it): creates are sent on a
 schedule whatever the answers (latency counted from each one's scheduled time), with 2
 webhooks switched off and on in turn (off, on, off, on: a drifting machine weighs on both
-arms; each "on" ends when its deliveries have arrived), and it reports create p50/p99 of both, the lag from commit to
-arrival, and the deliveries received once, twice or never (by event id and webhook).
+arms; each "on" ends when its deliveries have arrived), and it reports create p50/p99 of
+both, the lag from commit to arrival, and the deliveries received once, twice or never (by
+event id and webhook).
 """
 from __future__ import annotations
 

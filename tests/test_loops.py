@@ -152,6 +152,25 @@ def test_cancelling_a_loop_cancels_every_active_round(client, crew: Crew):
         for r in shown["interviews"]])).status_code == 200
 
 
+def test_a_reason_no_database_stores_is_a_documented_422(client, crew: Crew):
+    """Found by the fuzzer, now and then: a NUL in the reason was a 422 the spec did not list."""
+    import yaml
+
+    from handlers.platform.app import SPEC
+
+    loop = post(client, crew, loop_body(crew.candidate.id, three_rounds(crew, day()))) \
+        .json()["loop"]
+    refused = client.post(f"/api/v1/loops/{loop['id']}/cancel", json={"reason": "a\x00b"},
+                          headers=crew.auth(crew.coordinator))
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["errors"][0]["field"] == "reason"
+    cancel = yaml.safe_load(SPEC.read_text())["paths"]["/api/v1/loops/{id}/cancel"]["post"]
+    assert "422" in cancel["responses"]
+    shown = client.get(f"/api/v1/loops/{loop['id']}", headers=crew.auth(crew.coordinator))
+    assert {r["status"] for r in shown.json()["loop"]["interviews"]} == {"pending"}
+
+
 def test_a_loop_is_idempotent(client, crew: Crew):
     body = loop_body(crew.candidate.id, three_rounds(crew, day()))
     first = post(client, crew, body, **{"Idempotency-Key": "loop-once"})

@@ -67,9 +67,9 @@ def loggable_path(path: str) -> str:
 # --- logs ----------------------------------------------------------------------------------
 
 # Loggers whose lines are ours: the service's and the server's (start, stop, opt-in access
-# log). Any other library is heard from WARNING only: httpx logs each webhook URL, query
-# string included, at INFO; peewee each query's parameters at DEBUG; Connexion each refused
-# token at INFO.
+# log). Any other library is heard from WARNING only: an HTTP client may log each webhook
+# URL, query string included, at INFO; peewee each query's parameters at DEBUG; Connexion
+# each refused token at INFO.
 OWN_LOGGERS = ("interviews", "uvicorn.")
 
 
