@@ -353,7 +353,7 @@ def overlap_query(side: str):
     return Prepared(
         lambda person_id, before, after, ends_after, exclude_id: Interview.active_between(
             side, person_id, before, after, ends_after).where(Interview.id != exclude_id),
-        ID_MARKER, *TIME_MARKERS, OTHER_ID_MARKER)
+        ID_MARKER, *TIME_MARKERS, OTHER_ID_MARKER, links=())
 
 
 class InterviewMember(BaseModel):

@@ -49,7 +49,7 @@ def hooks_seeing(interview_id: int):
             .where(Webhook.enabled, fn.EXISTS(seen)))
 
 
-HOOKS_SEEING = Prepared(hooks_seeing, ID_MARKER)  # every change asks: compiled once
+HOOKS_SEEING = Prepared(hooks_seeing, ID_MARKER, links=((1, "user", 0),))  # every change asks
 
 
 def enqueue(interview: Interview, entry: Event, changes: dict) -> int:

@@ -277,7 +277,8 @@ SCHEDULES_COMPILED_UP_TO = 20  # a panel's interviewers; more are built each tim
 
 @functools.cache
 def schedules_compiled(count: int) -> Prepared:
-    return Prepared(lambda *markers: schedules_query(list(markers)), *id_markers(count))
+    return Prepared(lambda *markers: schedules_query(list(markers)), *id_markers(count),
+                    links=())
 
 
 def schedules_of(interviewer_ids: list[int]) -> list[Schedule]:

@@ -143,7 +143,7 @@ def interviewer_query(user_id: int):
     return key_shared(User.select().where((User.id == user_id) & (User.role == "interviewer")))
 
 
-INTERVIEWER_BY_ID = Prepared(interviewer_query, ID_MARKER)  # twice a booking: compiled once
+INTERVIEWER_BY_ID = Prepared(interviewer_query, ID_MARKER, links=())  # twice a booking
 
 
 def interviewer_by_id(user_id: int) -> User:

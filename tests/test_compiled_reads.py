@@ -123,6 +123,9 @@ def test_compiled_schedule_query_finds_what_the_built_one_finds(client, people, 
         want = [(row.interviewer_id, row.version) for row in schedules.schedules_query(ids)]
         assert sorted(got) == sorted(want) and set(dict(got)) <= {p.id for p in crew[::2]}
     assert len(schedules.schedules_of([p.id for p in crew])) == 2
+    ids = [p.id for p in crew]  # built by db.prepared.Rows as peewee builds them
+    assert sorted(built(r) for r in schedules.schedules_of(ids)) == sorted(
+        built(r) for r in schedules.schedules_query(ids))
 
 
 def built(model) -> tuple:
@@ -139,11 +142,11 @@ def peewee_built(prepared, *values) -> list:
     return Prepared(prepared.build, *prepared.markers)(*values)
 
 
-def test_rows_build_the_models_peewee_builds(client, people, db):
+def test_rows_build_the_models_peewee_builds(client, people, db, no_webhooks):
     """Every read whose rows db.prepared.Rows builds (the caller, one interview, a page,
     the members) gives models equal to peewee's: fields, conversions, joins, nothing dirty."""
     from db import listing
-    from db.models import members_compiled
+    from db.models import members_compiled, overlap_query
     from handlers.platform.auth import CALLER
 
     made = [book(client, people, iso(BASE + timedelta(hours=n)),
@@ -174,6 +177,18 @@ def test_rows_build_the_models_peewee_builds(client, people, db):
         assert [built(u) for u in CALLER(who.id, "no-such-jti")] == [
             built(u) for u in peewee_built(CALLER, who.id, "no-such-jti")]
     assert checked >= 8
+    for who in (people.interviewer, people.coordinator):  # a booking's reads
+        assert [built(u) for u in scheduling.INTERVIEWER_BY_ID(who.id)] == [
+            built(u) for u in peewee_built(scheduling.INTERVIEWER_BY_ID, who.id)]
+    overlap = overlap_query(INTERVIEWER_SIDE)
+    span = (people.interviewer.id, BASE + timedelta(hours=5), BASE - timedelta(hours=9),
+            BASE - timedelta(minutes=1), -1)
+    assert len(overlap(*span)) == 4
+    assert [built(r) for r in overlap(*span)] == [built(r) for r in peewee_built(overlap, *span)]
+    hooks = [subscribe(client, people, people.coordinator)["id"] for _ in range(2)]
+    assert [built(h) for h in outbox.HOOKS_SEEING(made[0])] == [
+        built(h) for h in peewee_built(outbox.HOOKS_SEEING, made[0])]
+    assert {h.id for h in outbox.HOOKS_SEEING(made[0])} >= set(hooks)
     members = members_compiled(len(made))
     assert [built(m) for m in members(*made)] == [built(m) for m in peewee_built(members, *made)]
     assert len(members(*made)) == 6  # the lead of each, and two panelists
