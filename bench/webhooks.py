@@ -282,10 +282,7 @@ def main() -> None:
                 subscribe(base, token, f"http://127.0.0.1:{port}/hook")
             with_hooks = asyncio.run(drive(base, token, args.seconds, args.connections))
             expected = 2 * with_hooks["ok"]
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and (not received_log.exists() or len(
-                    received_log.read_text().splitlines()) < expected):
-                time.sleep(0.2)
+            arrived(received_log, expected)
         finally:
             server.stop()
             receiver.kill()

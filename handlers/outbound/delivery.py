@@ -117,12 +117,10 @@ class Deliverer:
     """Claims, sends and records deliveries until stopped."""
 
     def __init__(self, schedule: Sequence[float], sender: Sender, *, concurrency: int = 8,
-                 poll_seconds: float = 0.25, batch_seconds: float = BATCH_SECONDS,
-                 clock: Callable[[], datetime] = utc_now,
+                 poll_seconds: float = 0.25, clock: Callable[[], datetime] = utc_now,
                  rand: Callable[[], float] = random.random) -> None:
         self.schedule, self.sender, self.concurrency = tuple(schedule), sender, concurrency
-        self.poll_seconds, self.batch_seconds = poll_seconds, batch_seconds
-        self.clock, self.rand = clock, rand
+        self.poll_seconds, self.clock, self.rand = poll_seconds, clock, rand
         self.limiter = anyio.CapacityLimiter(2)  # database threads of its own, not the API's
         self.woken: asyncio.Event | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -193,7 +191,7 @@ class Deliverer:
                     # Woken by a finished attempt or a new delivery: let a batch gather, so
                     # that one write transaction records and claims many (SQLite's one
                     # writer is the API's too).
-                    await asyncio.sleep(self.batch_seconds)
+                    await asyncio.sleep(BATCH_SECONDS)
         finally:
             if self.in_flight:
                 await asyncio.wait(self.in_flight, timeout=TIMEOUT + 5)
